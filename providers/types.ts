@@ -1,0 +1,112 @@
+import type { AudioFormat } from "../media/audioFormat.js";
+
+/** What a provider can do, as data: CallSession branches on these flags, never on a provider's name. */
+export interface ProviderCapabilities {
+  /** Accepts `interrupt(itemId, playedMs)` and cuts the model's memory of the reply at that point. */
+  readonly canTruncate: boolean;
+  /** Detects the caller's speech itself and emits `onSpeechStarted`. */
+  readonly hasServerVad: boolean;
+  /** Emits caller transcripts (`onTranscript("caller", …)`). */
+  readonly transcribesCaller: boolean;
+}
+
+/** The agent settings a provider session needs. Built by sessions/ from the stored agent. */
+export interface ProviderSessionConfig {
+  /** Our call-log id, for logs and provider metadata. */
+  readonly callId: string;
+  readonly instructions: string;
+  /** Said by the agent when the call connects and `aiSpeaksFirst` is true. */
+  readonly greeting: string | null;
+  readonly aiSpeaksFirst: boolean;
+  /** Provider-specific voice name, already resolved from the agent's fields. */
+  readonly voice: string;
+  readonly temperature: number;
+  readonly vad: {
+    readonly threshold: number;
+    readonly silenceDurationMs: number;
+    readonly prefixPaddingMs: number;
+  };
+  readonly tools: readonly ToolDefinition[];
+}
+
+export interface ToolDefinition {
+  readonly name: string;
+  readonly description: string;
+  /** JSON Schema of the arguments object. */
+  readonly parameters: Record<string, unknown>;
+}
+
+export type TranscriptRole = "agent" | "caller";
+
+/** Why a provider session stopped. `clean` means we asked for it. */
+export interface ProviderCloseInfo {
+  readonly clean: boolean;
+  readonly code?: number;
+  readonly reason: string;
+}
+
+export type ProviderErrorCode =
+  | "provider_connect_failed"
+  | "provider_connect_timeout"
+  | "provider_auth_failed"
+  | "provider_protocol_error"
+  | "provider_error_event"
+  | "provider_socket_closed";
+
+/** A provider failure, with a stable code and whether the call can go on. */
+export class ProviderError extends Error {
+  override readonly name = "ProviderError";
+  constructor(
+    readonly code: ProviderErrorCode,
+    message: string,
+    /** True when the session is still usable (e.g. a rejected client event); false ends the call. */
+    readonly recoverable: boolean,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/**
+ * Callbacks a session calls. A plain object chosen once at connect: no emitter lookups per audio chunk.
+ * `onAudio` carries base64 audio in the session's `outputFormat`; `itemId` names the reply it belongs to.
+ */
+export interface RealtimeSessionHandlers {
+  onAudio(payloadB64: string, itemId: string): void;
+  /** The provider heard the caller start speaking (a barge-in trigger when the agent is talking). */
+  onSpeechStarted(): void;
+  onTranscript(role: TranscriptRole, text: string, final: boolean): void;
+  onToolCall(callId: string, name: string, args: string): void;
+  /** A reply finished (completed, cancelled or failed). */
+  onResponseDone(itemId: string | null, status: string): void;
+  onError(error: ProviderError): void;
+  /** Called once when the session will emit nothing more. */
+  onClosed(info: ProviderCloseInfo): void;
+}
+
+export interface RealtimeSession {
+  readonly capabilities: ProviderCapabilities;
+  readonly inputFormat: AudioFormat;
+  readonly outputFormat: AudioFormat;
+  /** Base64 audio in `inputFormat`. Hot path: must not await or log. */
+  appendAudio(payloadB64: string): void;
+  /** Start the agent's opening turn (speaks `greeting`, or lets the model open). */
+  startGreeting(): void;
+  /**
+   * The caller barged in: stop the current reply. `playedMs` is how much of `itemId` the caller heard;
+   * providers that can truncate cut the model's memory there.
+   */
+  interrupt(itemId: string | null, playedMs: number): void;
+  sendToolResult(callId: string, output: string): void;
+  /** Idempotent. `onClosed` follows with `clean: true`. */
+  close(): void;
+}
+
+export interface RealtimeProvider {
+  readonly name: string;
+  connect(
+    config: ProviderSessionConfig,
+    handlers: RealtimeSessionHandlers,
+    signal: AbortSignal,
+  ): Promise<RealtimeSession>;
+}

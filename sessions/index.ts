@@ -1,0 +1,16 @@
+export { CallSession, MEDIA_STREAM_TIMEOUT_MS, type BargeInTrigger, type CallSessionOptions } from "./callSession.js";
+export { END_REASONS, type EndReason } from "./endReasons.js";
+export { SessionRegistry } from "./registry.js";
+export { systemClock } from "./ports.js";
+export type {
+  CallerVad,
+  CallerVadFactory,
+  CallerVadHandlers,
+  CallLogPort,
+  CallOutcome,
+  CallStatus,
+  Clock,
+  SessionLogger,
+  TranscriptEntry,
+  TwilioSink,
+} from "./ports.js";

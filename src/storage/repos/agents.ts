@@ -1,0 +1,152 @@
+/** Agents: a voice persona and its settings, always read and written within one tenant. */
+import { sql } from "kysely";
+import { isForeignKeyViolation, NotFoundError } from "../errors.js";
+import type { AgentRow, JsonValue } from "../schema.js";
+import { isUuid, toIso, type Queryable } from "./shared.js";
+
+/** Agent fields as the API names them; `settings` holds fields not yet promoted to columns. */
+export interface AgentInput {
+  name: string;
+  system_prompt?: string;
+  greeting?: string | null;
+  greeting_outbound?: string | null;
+  voice_provider?: string;
+  voice?: string;
+  openai_voice?: string;
+  temperature?: number;
+  ai_speaks_first?: boolean;
+  is_active?: boolean;
+  settings?: Record<string, unknown>;
+}
+
+/** A partial update; `settings` keys are merged into the stored ones, not replacing them. */
+export type AgentPatch = Partial<AgentInput>;
+
+export interface AgentResponse {
+  [field: string]: JsonValue;
+  id: string;
+  tenant_id: string;
+  name: string;
+  system_prompt: string;
+  greeting: string | null;
+  greeting_outbound: string | null;
+  voice_provider: string;
+  voice: string;
+  openai_voice: string;
+  temperature: number;
+  ai_speaks_first: boolean;
+  is_active: boolean;
+  created_at: string;
+  updated_at: string;
+}
+
+/** Copies only the promoted columns, so a stray request field can never name a column. Kysely skips undefined. */
+function agentColumns(input: AgentPatch): Omit<AgentPatch, "settings"> {
+  return {
+    name: input.name,
+    system_prompt: input.system_prompt,
+    greeting: input.greeting,
+    greeting_outbound: input.greeting_outbound,
+    voice_provider: input.voice_provider,
+    voice: input.voice,
+    openai_voice: input.openai_voice,
+    temperature: input.temperature,
+    ai_speaks_first: input.ai_speaks_first,
+    is_active: input.is_active,
+  };
+}
+
+export async function createAgent(db: Queryable, tenantId: string, input: AgentInput): Promise<AgentRow> {
+  if (!isUuid(tenantId)) throw new NotFoundError("tenant", tenantId);
+  try {
+    return await db
+      .insertInto("agents")
+      .values({ ...agentColumns(input), name: input.name, tenant_id: tenantId, settings: JSON.stringify(input.settings ?? {}) })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+  } catch (err) {
+    if (isForeignKeyViolation(err)) throw new NotFoundError("tenant", tenantId, { cause: err });
+    throw err;
+  }
+}
+
+export async function listAgents(db: Queryable, tenantId: string): Promise<AgentRow[]> {
+  if (!isUuid(tenantId)) return [];
+  return db
+    .selectFrom("agents")
+    .selectAll()
+    .where("tenant_id", "=", tenantId)
+    .orderBy("created_at", "desc")
+    .orderBy("id", "desc")
+    .execute();
+}
+
+export async function getAgent(db: Queryable, tenantId: string, agentId: string): Promise<AgentRow | null> {
+  if (!isUuid(tenantId) || !isUuid(agentId)) return null;
+  const row = await db
+    .selectFrom("agents")
+    .selectAll()
+    .where("tenant_id", "=", tenantId)
+    .where("id", "=", agentId)
+    .executeTakeFirst();
+  return row ?? null;
+}
+
+export async function updateAgent(db: Queryable, tenantId: string, agentId: string, patch: AgentPatch): Promise<AgentRow> {
+  if (!isUuid(tenantId) || !isUuid(agentId)) throw new NotFoundError("agent", agentId);
+  const { settings } = patch;
+  const row = await db
+    .updateTable("agents")
+    .set({
+      ...agentColumns(patch),
+      ...(settings !== undefined ? { settings: sql<string>`settings || ${JSON.stringify(settings)}::text::jsonb` } : {}),
+      updated_at: sql<Date>`now()`,
+    })
+    .where("tenant_id", "=", tenantId)
+    .where("id", "=", agentId)
+    .returningAll()
+    .executeTakeFirst();
+  if (row === undefined) throw new NotFoundError("agent", agentId);
+  return row;
+}
+
+/** Flips is_active in one statement, so two concurrent toggles cannot both read the old value. */
+export async function toggleAgent(db: Queryable, tenantId: string, agentId: string): Promise<AgentRow> {
+  if (!isUuid(tenantId) || !isUuid(agentId)) throw new NotFoundError("agent", agentId);
+  const row = await db
+    .updateTable("agents")
+    .set({ is_active: sql<boolean>`not is_active`, updated_at: sql<Date>`now()` })
+    .where("tenant_id", "=", tenantId)
+    .where("id", "=", agentId)
+    .returningAll()
+    .executeTakeFirst();
+  if (row === undefined) throw new NotFoundError("agent", agentId);
+  return row;
+}
+
+export async function deleteAgent(db: Queryable, tenantId: string, agentId: string): Promise<void> {
+  if (!isUuid(tenantId) || !isUuid(agentId)) throw new NotFoundError("agent", agentId);
+  const result = await db.deleteFrom("agents").where("tenant_id", "=", tenantId).where("id", "=", agentId).executeTakeFirst();
+  if (result.numDeletedRows === 0n) throw new NotFoundError("agent", agentId);
+}
+
+/** Unpromoted settings first, so a column always wins over a stale settings key of the same name. */
+export function toAgentResponse(row: AgentRow): AgentResponse {
+  return {
+    ...row.settings,
+    id: row.id,
+    tenant_id: row.tenant_id,
+    name: row.name,
+    system_prompt: row.system_prompt,
+    greeting: row.greeting,
+    greeting_outbound: row.greeting_outbound,
+    voice_provider: row.voice_provider,
+    voice: row.voice,
+    openai_voice: row.openai_voice,
+    temperature: row.temperature,
+    ai_speaks_first: row.ai_speaks_first,
+    is_active: row.is_active,
+    created_at: toIso(row.created_at),
+    updated_at: toIso(row.updated_at),
+  };
+}

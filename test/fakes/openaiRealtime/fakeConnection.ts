@@ -1,0 +1,267 @@
+/**
+ * One client socket on the fake OpenAI Realtime server: GA client events in, GA server events out,
+ * with a crude energy VAD driving caller turns and automatic replies.
+ */
+import type { RawData, WebSocket } from "ws";
+import type {
+  ConversationItem,
+  ConversationItemTruncateEvent,
+  RealtimeClientEvent,
+  RealtimeError,
+  RealtimeSessionCreateRequest,
+  RealtimeServerEvent,
+  SessionUpdateEvent,
+} from "openai/resources/realtime/realtime";
+import { EnergyVad, type EnergyVadOptions } from "./energyVad.js";
+import { FakeResponse, type FakeReply, type ResponsePacing, type ResponseWire } from "./fakeResponse.js";
+
+/** What every connection shares with the server: recordings, scripts and settings. */
+export interface FakeServerState {
+  readonly vad: EnergyVadOptions;
+  readonly pacing: ResponsePacing;
+  readonly speechStartedDelayMs: number;
+  record(event: RealtimeClientEvent): void;
+  recordAudio(mulaw: Buffer): void;
+  recordTruncate(event: ConversationItemTruncateEvent): void;
+  nextReply(): FakeReply;
+  nextCallerText(): string;
+}
+
+const CLIENT_EVENT_TYPES: ReadonlySet<string> = new Set<RealtimeClientEvent["type"]>([
+  "conversation.item.create", "conversation.item.delete", "conversation.item.retrieve", "conversation.item.truncate",
+  "input_audio_buffer.append", "input_audio_buffer.clear", "output_audio_buffer.clear", "input_audio_buffer.commit",
+  "response.cancel", "response.create", "session.update",
+]);
+
+function rawText(data: RawData): string {
+  if (Buffer.isBuffer(data)) return data.toString("utf8");
+  if (Array.isArray(data)) return Buffer.concat(data).toString("utf8");
+  return Buffer.from(data).toString("utf8");
+}
+
+function parseClientEvent(data: RawData): RealtimeClientEvent | null {
+  try {
+    const value: unknown = JSON.parse(rawText(data));
+    if (typeof value !== "object" || value === null || !("type" in value)) return null;
+    return typeof value.type === "string" && CLIENT_EVENT_TYPES.has(value.type) ? (value as RealtimeClientEvent) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** The API's defaults before any `session.update` (PCM16 24 kHz, server VAD on). */
+function initialSession(model: string): RealtimeSessionCreateRequest {
+  return {
+    type: "realtime", model, instructions: "", output_modalities: ["audio"], tools: [],
+    audio: {
+      input: {
+        format: { type: "audio/pcm", rate: 24000 },
+        turn_detection: { type: "server_vad", threshold: 0.5, prefix_padding_ms: 300, silence_duration_ms: 500, create_response: true, interrupt_response: true },
+      },
+      output: { format: { type: "audio/pcm", rate: 24000 }, voice: "alloy" },
+    },
+  };
+}
+
+export class FakeConnection {
+  readonly #ws: WebSocket;
+  readonly #state: FakeServerState;
+  readonly #vad: EnergyVad;
+  #session: RealtimeSessionCreateRequest;
+  #active: FakeResponse | null = null;
+  #nextId = 0;
+  /** μ-law bytes sent per assistant item: truncation past this is an error, as on the real API. */
+  readonly #itemAudioBytes = new Map<string, number>();
+  #callerItemId = "";
+  #callerStartMs = 0;
+  #speechStartTimer: NodeJS.Timeout | null = null;
+  readonly #wire: ResponseWire;
+
+  constructor(ws: WebSocket, state: FakeServerState, model: string) {
+    this.#ws = ws;
+    this.#state = state;
+    this.#session = initialSession(model);
+    this.#vad = new EnergyVad(state.vad, {
+      speechStarted: (ms) => this.#speechStarted(ms),
+      speechStopped: (ms) => this.#speechStopped(ms),
+    });
+    this.#wire = {
+      send: (event) => this.send(event),
+      nextId: (prefix) => this.#id(prefix),
+      audioSent: (itemId, bytes) => this.#itemAudioBytes.set(itemId, (this.#itemAudioBytes.get(itemId) ?? 0) + bytes),
+      finished: (response) => {
+        if (this.#active === response) this.#active = null;
+      },
+    };
+    ws.on("message", (data) => this.#onMessage(data));
+    ws.on("close", () => this.#shutdown());
+    this.send({ type: "session.created", event_id: this.#id("event"), session: this.#session });
+  }
+
+  send(event: RealtimeServerEvent): void {
+    if (this.#ws.readyState === this.#ws.OPEN) this.#ws.send(JSON.stringify(event));
+  }
+
+  sendError(message: string, code: string | null = null, type = "invalid_request_error"): void {
+    const error: RealtimeError = { type, code, message, param: null, event_id: null };
+    this.send({ type: "error", event_id: this.#id("event"), error });
+  }
+
+  /** A model turn that only calls a tool; returns its `call_id`. */
+  requestToolCall(name: string, args: string): string {
+    this.#active?.cancel("client_cancelled");
+    const response = new FakeResponse(this.#wire);
+    this.#active = response;
+    return response.callTool(name, args);
+  }
+
+  terminate(): void {
+    this.#shutdown();
+    this.#ws.terminate();
+  }
+
+  #onMessage(data: RawData): void {
+    const event = parseClientEvent(data);
+    if (event === null) {
+      this.sendError("The server failed to parse the client event or it has an unknown type.", "invalid_json");
+      return;
+    }
+    this.#state.record(event);
+    switch (event.type) {
+      case "session.update":
+        this.#sessionUpdate(event);
+        break;
+      case "input_audio_buffer.append":
+        this.#append(Buffer.from(event.audio, "base64"));
+        break;
+      case "response.create":
+        if (this.#active !== null) {
+          this.sendError(`Conversation already has an active response in progress: ${this.#active.id}`, "conversation_already_has_active_response");
+        } else this.#reply();
+        break;
+      case "response.cancel":
+        if (this.#active === null) this.sendError("Cancellation failed: no active response found", "response_cancel_not_active");
+        else this.#active.cancel("client_cancelled");
+        break;
+      case "conversation.item.truncate":
+        this.#truncate(event);
+        break;
+      case "conversation.item.create":
+        this.#itemAdded({ ...event.item, id: event.item.id ?? this.#id("item") });
+        break;
+      case "input_audio_buffer.clear":
+        this.send({ type: "input_audio_buffer.cleared", event_id: this.#id("event") });
+        break;
+      case "input_audio_buffer.commit":
+        this.send({ type: "input_audio_buffer.committed", event_id: this.#id("event"), item_id: this.#id("item"), previous_item_id: null });
+        break;
+      case "conversation.item.delete":
+        this.send({ type: "conversation.item.deleted", event_id: this.#id("event"), item_id: event.item_id });
+        break;
+      case "conversation.item.retrieve":
+      case "output_audio_buffer.clear":
+        this.sendError(`${event.type} is not supported by the fake server`, "unsupported_event");
+        break;
+    }
+  }
+
+  #sessionUpdate(event: SessionUpdateEvent): void {
+    const update = event.session;
+    if (update.type !== "realtime") {
+      this.sendError("The fake server only supports realtime sessions.", "invalid_value");
+      return;
+    }
+    const current = this.#session;
+    this.#session = {
+      ...current, ...update,
+      audio: {
+        input: { ...current.audio?.input, ...update.audio?.input },
+        output: { ...current.audio?.output, ...update.audio?.output },
+      },
+    };
+    this.send({ type: "session.updated", event_id: this.#id("event"), session: this.#session });
+  }
+
+  #append(mulaw: Buffer): void {
+    this.#state.recordAudio(mulaw);
+    if (this.#session.audio?.input?.turn_detection) this.#vad.push(mulaw);
+  }
+
+  #reply(): void {
+    const response = new FakeResponse(this.#wire);
+    this.#active = response;
+    response.speak(this.#state.nextReply(), this.#state.pacing);
+  }
+
+  #truncate(event: ConversationItemTruncateEvent): void {
+    this.#state.recordTruncate(event);
+    const sentBytes = this.#itemAudioBytes.get(event.item_id);
+    if (sentBytes === undefined || event.content_index !== 0) {
+      this.sendError(`Item with item_id '${event.item_id}' has no audio content at index ${event.content_index}.`, "invalid_value");
+      return;
+    }
+    const sentMs = Math.floor(sentBytes / 8);
+    if (event.audio_end_ms > sentMs) {
+      this.sendError(`Audio content of ${sentMs}ms is already shorter than ${event.audio_end_ms}ms`, "invalid_value");
+      return;
+    }
+    const { item_id, content_index, audio_end_ms } = event;
+    this.send({ type: "conversation.item.truncated", event_id: this.#id("event"), item_id, content_index, audio_end_ms });
+  }
+
+  #itemAdded(item: ConversationItem): void {
+    this.send({ type: "conversation.item.added", event_id: this.#id("event"), item, previous_item_id: null });
+    this.send({ type: "conversation.item.done", event_id: this.#id("event"), item, previous_item_id: null });
+  }
+
+  #turnDetection(): { createResponse: boolean; interruptResponse: boolean } {
+    const td = this.#session.audio?.input?.turn_detection;
+    return { createResponse: td?.create_response !== false, interruptResponse: td?.interrupt_response !== false };
+  }
+
+  #speechStarted(audioStartMs: number): void {
+    this.#callerItemId = this.#id("item");
+    this.#callerStartMs = audioStartMs;
+    const delay = this.#state.speechStartedDelayMs;
+    if (delay <= 0) {
+      this.#emitSpeechStarted(audioStartMs);
+      return;
+    }
+    this.#speechStartTimer = setTimeout(() => this.#emitSpeechStarted(audioStartMs), delay);
+  }
+
+  #emitSpeechStarted(audioStartMs: number): void {
+    this.#speechStartTimer = null;
+    this.send({ type: "input_audio_buffer.speech_started", event_id: this.#id("event"), audio_start_ms: audioStartMs, item_id: this.#callerItemId });
+    if (this.#turnDetection().interruptResponse) this.#active?.cancel("turn_detected");
+  }
+
+  #speechStopped(audioEndMs: number): void {
+    if (this.#speechStartTimer !== null) {
+      // Never let the stop overtake a delayed start.
+      clearTimeout(this.#speechStartTimer);
+      this.#emitSpeechStarted(this.#callerStartMs);
+    }
+    const itemId = this.#callerItemId;
+    this.send({ type: "input_audio_buffer.speech_stopped", event_id: this.#id("event"), audio_end_ms: audioEndMs, item_id: itemId });
+    this.send({ type: "input_audio_buffer.committed", event_id: this.#id("event"), item_id: itemId, previous_item_id: null });
+    const transcript = this.#state.nextCallerText();
+    this.send({
+      type: "conversation.item.input_audio_transcription.completed", event_id: this.#id("event"),
+      item_id: itemId, content_index: 0, transcript, usage: { type: "duration", seconds: audioEndMs / 1000 },
+    });
+    if (this.#turnDetection().createResponse && this.#active === null) this.#reply();
+  }
+
+  #id(prefix: string): string {
+    this.#nextId += 1;
+    return `${prefix}_fake${this.#nextId.toString().padStart(6, "0")}`;
+  }
+
+  #shutdown(): void {
+    if (this.#speechStartTimer !== null) clearTimeout(this.#speechStartTimer);
+    this.#speechStartTimer = null;
+    this.#active?.abandon();
+    this.#active = null;
+  }
+}
