@@ -1,4 +1,5 @@
 import type { AudioFormat } from "../media/audioFormat.js";
+import type { ProviderAgentFields } from "./agentFields.js";
 
 /** What a provider can do, as data: CallSession branches on these flags, never on a provider's name. */
 export interface ProviderCapabilities {
@@ -6,6 +7,8 @@ export interface ProviderCapabilities {
   readonly canTruncate: boolean;
   /** Detects the caller's speech itself and emits `onSpeechStarted`. */
   readonly hasServerVad: boolean;
+  /** Takes turns from our local VAD: CallSession calls `callerSpeechEnded()` when the caller stops. */
+  readonly needsLocalTurns: boolean;
   /** Emits caller transcripts (`onTranscript("caller", …)`). */
   readonly transcribesCaller: boolean;
 }
@@ -18,7 +21,7 @@ export interface ProviderSessionConfig {
   /** Said by the agent when the call connects and `aiSpeaksFirst` is true. */
   readonly greeting: string | null;
   readonly aiSpeaksFirst: boolean;
-  /** Provider-specific voice name, already resolved from the agent's fields. */
+  /** The agent's voice for this provider, already resolved from its fields (`voice`, `openai_voice`, …). */
   readonly voice: string;
   readonly temperature: number;
   readonly vad: {
@@ -27,6 +30,12 @@ export interface ProviderSessionConfig {
     readonly prefixPaddingMs: number;
   };
   readonly tools: readonly ToolDefinition[];
+  /** Every provider-specific agent field, defaults filled in; an adapter reads only its own prefix. */
+  readonly agent: ProviderAgentFields;
+  /** The fields of `agent` the agent set itself; the rest are defaults a provider may leave unsent. */
+  readonly agentFieldsSet: ReadonlySet<keyof ProviderAgentFields>;
+  /** Facts about this call a provider may template into prompts (ElevenLabs dynamic variables). */
+  readonly variables: Readonly<Record<string, string>>;
 }
 
 export interface ToolDefinition {
@@ -80,6 +89,8 @@ export interface RealtimeSessionHandlers {
   /** A reply finished (completed, cancelled or failed). */
   onResponseDone(itemId: string | null, status: string): void;
   onError(error: ProviderError): void;
+  /** The provider's connection was replaced mid-call (e.g. Gemini goAway / session resumption); the call goes on. */
+  onResumed(reason: string): void;
   /** Called once when the session will emit nothing more. */
   onClosed(info: ProviderCloseInfo): void;
 }
@@ -98,11 +109,14 @@ export interface RealtimeSession {
    */
   interrupt(itemId: string | null, playedMs: number): void;
   sendToolResult(callId: string, output: string): void;
+  /** The local VAD heard the caller stop (only called when `capabilities.needsLocalTurns`). */
+  callerSpeechEnded?(): void;
   /** Idempotent. `onClosed` follows with `clean: true`. */
   close(): void;
 }
 
 export interface RealtimeProvider {
+  /** The agent's `voice_provider` value this adapter serves. */
   readonly name: string;
   connect(
     config: ProviderSessionConfig,

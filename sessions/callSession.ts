@@ -90,6 +90,8 @@ export class CallSession {
   #agentTurnAt: number | null = null;
   // One start time per caller utterance, taken in order by the caller's final transcripts.
   readonly #callerTurns: number[] = [];
+  /** For providers that take turns from the local VAD: when the caller's latest turn began. */
+  #localTurnAt: number | null = null;
   #lastMediaAt = 0;
   #stallTimer: NodeJS.Timeout | null = null;
   #mediaTimer: NodeJS.Timeout | null = null;
@@ -97,6 +99,7 @@ export class CallSession {
   #earlyAudioDropped = 0;
   #lateAudioDropped = 0;
   #bargeIns = 0;
+  #providerResumptions = 0;
   #endReason: EndReason | null = null;
 
   constructor(opts: CallSessionOptions) {
@@ -113,10 +116,17 @@ export class CallSession {
       onToolCall: (id, name) => this.#onToolCall(id, name),
       onResponseDone: () => {},
       onError: (err) => this.#onProviderError(err),
+      onResumed: (reason) => {
+        this.#providerResumptions++;
+        this.#log.info({ reason }, "provider connection resumed");
+      },
       onClosed: (info) => this.#onProviderClosed(info),
     };
     this.#tap = opts.vad
-      ? new CallerAudioTap(opts.vad, { onSpeechStart: () => this.#onCallerSpeech("local_vad"), onSpeechEnd: () => {} })
+      ? new CallerAudioTap(opts.vad, {
+          onSpeechStart: () => this.#onCallerSpeech("local_vad"),
+          onSpeechEnd: () => this.#onCallerSpeechEnded(),
+        })
       : null;
   }
 
@@ -292,6 +302,7 @@ export class CallSession {
             : null,
       },
       ...(this.#providerErrors.length ? { provider_errors: this.#providerErrors } : {}),
+      ...(this.#providerResumptions ? { provider_resumptions: this.#providerResumptions } : {}),
     };
   }
 
@@ -360,9 +371,29 @@ export class CallSession {
 
   #onCallerSpeech(trigger: BargeInTrigger): void {
     if (this.#phase === "ended") return;
-    // The provider transcribes what its own VAD heard; the local VAD only decides barge-in.
-    if (trigger === "provider_vad") this.#callerTurns.push(this.#clock.now());
+    // Caller turns are stamped by whichever VAD the provider takes turns from; otherwise local VAD only barges in.
+    if (this.#takesLocalTurns()) {
+      if (trigger === "local_vad") this.#localTurnAt = this.#clock.now();
+    } else if (trigger === "provider_vad") {
+      this.#callerTurns.push(this.#clock.now());
+    }
     this.bargeIn(trigger);
+  }
+
+  /** Providers without turn detection of their own (scripted) take the local VAD's end of speech. */
+  #onCallerSpeechEnded(): void {
+    const provider = this.#provider;
+    if (this.#phase !== "active" || provider === null || !provider.capabilities.needsLocalTurns) return;
+    provider.callerSpeechEnded?.();
+  }
+
+  /** When the turn a caller transcript belongs to began; taken once per transcript. */
+  #callerTurnStart(): number | null {
+    return this.#takesLocalTurns() ? this.#localTurnAt : (this.#callerTurns.shift() ?? null);
+  }
+
+  #takesLocalTurns(): boolean {
+    return this.#provider?.capabilities.needsLocalTurns === true;
   }
 
   #checkStall(): void {
@@ -371,7 +402,9 @@ export class CallSession {
 
   #onTranscript(role: TranscriptRole, text: string, final: boolean): void {
     if (!final || text.trim() === "") return;
-    const turnAt = role === "agent" ? this.#agentTurnAt : (this.#callerTurns.shift() ?? null);
+    // A local-turn provider transcribes the turn the local VAD just ended; a queue of starts could drift
+    // when some turns get no transcript.
+    const turnAt = role === "agent" ? this.#agentTurnAt : this.#callerTurnStart();
     const atMs = Math.round((turnAt ?? this.#clock.now()) - this.#opts.startedAtMono);
     // Transcriptions finish out of order (the caller's often after the agent's reply began): keep time order.
     let i = this.#transcript.length;

@@ -4,6 +4,7 @@
  * provider audio → CallSession (transcoder, playout, frame writer) → Twilio's JSON text. Silero VAD runs
  * batched across all the calls on the shared tick, as in the server. Only the sockets are missing.
  */
+import { PROVIDER_AGENT_DEFAULTS } from "../../providers/agentFields.js";
 import { MULAW_8K, type AudioFormat } from "../../media/audioFormat.js";
 import { initResamplers } from "../../media/resample/index.js";
 import { parseTwilioFrame } from "../../media/twilioStream.js";
@@ -42,7 +43,7 @@ async function openCall(shape: ProviderShape, engines: VadEngines, n: number) {
   let handlers: RealtimeSessionHandlers | null = null;
   let bytesOut = 0;
   const session: RealtimeSession = {
-    capabilities: { canTruncate: true, hasServerVad: true, transcribesCaller: true },
+    capabilities: { canTruncate: true, hasServerVad: true, needsLocalTurns: false, transcribesCaller: true },
     inputFormat: shape.input,
     outputFormat: shape.output,
     appendAudio: (b64) => {
@@ -77,6 +78,9 @@ async function openCall(shape: ProviderShape, engines: VadEngines, n: number) {
       temperature: 0.7,
       vad: { threshold: 0.65, silenceDurationMs: 500, prefixPaddingMs: 300 },
       tools: [],
+      agent: PROVIDER_AGENT_DEFAULTS,
+      agentFieldsSet: new Set(),
+      variables: {},
     },
     callLogs: {
       markInProgress: async () => {},

@@ -37,7 +37,7 @@ export class CallFactory {
       // Monotonic start, anchored to the stored wall time so a resumed session still counts from the webhook.
       startedAtMono: clock.now() - Math.max(0, clock.wallNow().getTime() - startedAt.getTime()),
       provider,
-      providerConfig: providerConfigFor(agent, callLog.id, callLog.direction),
+      providerConfig: providerConfigFor(agent, callLog),
       callLogs: callLogPortFor(db, tenantId),
       clock,
       log: log.child({ callId: callLog.id, callSid: callLog.twilio_call_sid, tenantId }),

@@ -1,21 +1,26 @@
 /**
- * A loopback stand-in for the OpenAI Realtime API (GA protocol) that the official SDK client connects
- * to: Bearer auth on the upgrade, typed events both ways, a crude server VAD, scripted replies, and
- * recordings (client events, input audio, truncations) for tests to assert on.
+ * A loopback stand-in for the OpenAI Realtime API (GA protocol) — or, with `dialect: "xai"`, for xAI's
+ * Grok Voice Agent API, which speaks the same events with a hybrid session — that the official SDK client
+ * connects to: Bearer auth on the upgrade, typed events both ways, a crude server VAD, scripted replies,
+ * and recordings (client events, input audio, truncations) for tests to assert on.
  */
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
 import { WebSocketServer } from "ws";
-import type { ConversationItemTruncateEvent, RealtimeClientEvent } from "openai/resources/realtime/realtime";
+import type { ConversationItemCreateEvent, ConversationItemTruncateEvent } from "openai/resources/realtime/realtime";
 import { linearToMulaw } from "../../media/g711.js";
 import { DEFAULT_VAD, type EnergyVadOptions } from "./openaiRealtime/energyVad.js";
-import { FakeConnection, type FakeServerState } from "./openaiRealtime/fakeConnection.js";
+import { FakeConnection, type FakeClientEvent, type FakeServerState } from "./openaiRealtime/fakeConnection.js";
 import type { FakeReply } from "./openaiRealtime/fakeResponse.js";
+import type { FakeDialect } from "./openaiRealtime/fakeSession.js";
 
+export type { FakeClientEvent } from "./openaiRealtime/fakeConnection.js";
 export type { FakeReply } from "./openaiRealtime/fakeResponse.js";
+export type { FakeDialect } from "./openaiRealtime/fakeSession.js";
 
 export const FAKE_OPENAI_API_KEY = "sk-fake-openai-test-key";
+export const FAKE_XAI_API_KEY = "xai-fake-test-key";
 export const REALTIME_PATH = "/v1/realtime";
 export const DEFAULT_CALLER_TEXT = "Hi, I'd like to book an appointment for tomorrow.";
 export const DEFAULT_REPLY_TEXT = "Hello, this is the fake OpenAI voice.";
@@ -24,7 +29,9 @@ export const DEFAULT_REPLY_TEXT = "Hello, this is the fake OpenAI voice.";
 const WAIT_TIMEOUT_MS = 5_000;
 
 export interface FakeOpenAIRealtimeOptions {
-  /** The key clients must send as `Authorization: Bearer KEY`; anything else gets a 401 upgrade. */
+  /** Whose API to stand in for. Default `openai`. */
+  readonly dialect?: FakeDialect;
+  /** The key clients must send as `Authorization: Bearer KEY` (default per dialect); anything else gets a 401 upgrade. */
   readonly apiKey?: string;
   /** Reply scripts used in turn (the first one for the greeting), cycling when exhausted. Default: a 1.5 s tone. */
   readonly replies?: readonly FakeReply[];
@@ -47,7 +54,13 @@ export interface FakeHandshake {
 
 export type FakeTruncate = Pick<ConversationItemTruncateEvent, "item_id" | "content_index" | "audio_end_ms">;
 
-type ClientEventOf<T extends RealtimeClientEvent["type"]> = Extract<RealtimeClientEvent, { type: T }>;
+type ClientEventOf<T extends FakeClientEvent["type"]> = Extract<FakeClientEvent, { type: T }>;
+
+type ToolOutputEvent = ConversationItemCreateEvent & { item: { type: "function_call_output"; call_id: string; output: string } };
+
+function isToolOutput(event: FakeClientEvent, callId: string): event is ToolOutputEvent {
+  return event.type === "conversation.item.create" && event.item.type === "function_call_output" && event.item.call_id === callId;
+}
 
 /** 1.5 s of a 660 Hz tone with short fades: unmistakable in a recording, and loud enough for a VAD. */
 export function toneReply(text = DEFAULT_REPLY_TEXT, durationMs = 1_500, hz = 660): FakeReply {
@@ -71,7 +84,7 @@ function rejectUpgrade(socket: Duplex, status: number, statusText: string, messa
 
 export class FakeOpenAIRealtimeServer {
   /** Every client event, in arrival order, across connections. */
-  readonly received: RealtimeClientEvent[] = [];
+  readonly received: FakeClientEvent[] = [];
   readonly truncates: FakeTruncate[] = [];
   readonly handshakes: FakeHandshake[] = [];
 
@@ -80,7 +93,8 @@ export class FakeOpenAIRealtimeServer {
   readonly #apiKey: string;
   readonly #connections = new Set<FakeConnection>();
   readonly #audio: Buffer[] = [];
-  readonly #waiters = new Set<() => boolean>();
+  /** Pending waits: each checks on every client event (true when satisfied); the value abandons it on close. */
+  readonly #waiters = new Map<() => boolean, () => void>();
   readonly #state: FakeServerState;
   #port = 0;
 
@@ -94,12 +108,14 @@ export class FakeOpenAIRealtimeServer {
   }
 
   private constructor(options: FakeOpenAIRealtimeOptions) {
-    this.#apiKey = options.apiKey ?? FAKE_OPENAI_API_KEY;
+    const dialect = options.dialect ?? "openai";
+    this.#apiKey = options.apiKey ?? (dialect === "xai" ? FAKE_XAI_API_KEY : FAKE_OPENAI_API_KEY);
     const replies = options.replies !== undefined && options.replies.length > 0 ? options.replies : [toneReply()];
     const callerTexts = options.callerTexts !== undefined && options.callerTexts.length > 0 ? options.callerTexts : [DEFAULT_CALLER_TEXT];
     let replyIndex = 0;
     let callerIndex = 0;
     this.#state = {
+      dialect,
       vad: { ...DEFAULT_VAD, ...options.vad },
       pacing: { chunkMs: options.chunkMs ?? 100, realtime: options.audioPacing !== "burst" },
       speechStartedDelayMs: options.speechStartedDelayMs ?? 0,
@@ -113,7 +129,7 @@ export class FakeOpenAIRealtimeServer {
     this.#http.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => this.#onUpgrade(req, socket, head));
   }
 
-  /** Base URL for `OPENAI_BASE_URL` / the provider's `baseURL`. */
+  /** Base URL for `OPENAI_BASE_URL` / `XAI_BASE_URL` / the provider's `baseURL`. */
   get url(): string {
     return `http://127.0.0.1:${this.#port}/v1`;
   }
@@ -143,10 +159,25 @@ export class FakeOpenAIRealtimeServer {
   }
 
   /** Resolves with the `nth` client event of `type` (counting ones already received). */
-  waitForClientEvent<T extends RealtimeClientEvent["type"]>(type: T, nth = 1, timeoutMs = WAIT_TIMEOUT_MS): Promise<ClientEventOf<T>> {
+  waitForClientEvent<T extends FakeClientEvent["type"]>(type: T, nth = 1, timeoutMs = WAIT_TIMEOUT_MS): Promise<ClientEventOf<T>> {
+    return this.#waitFor(
+      () => this.received.filter((e): e is ClientEventOf<T> => e.type === type)[nth - 1],
+      `${type} #${nth}`,
+      timeoutMs,
+    );
+  }
+
+  /** Resolves with the output the client sent back for a tool call (`function_call_output` with that call id). */
+  async waitForToolOutput(callId: string, timeoutMs = WAIT_TIMEOUT_MS): Promise<string> {
+    const event = await this.#waitFor(() => this.received.find((e) => isToolOutput(e, callId)), `function_call_output for ${callId}`, timeoutMs);
+    return event.item.output;
+  }
+
+  /** Resolves with the first recorded value `find` returns, checking again on every client event. */
+  #waitFor<T>(find: () => T | undefined, what: string, timeoutMs: number): Promise<T> {
     return new Promise((resolve, reject) => {
       const check = (): boolean => {
-        const hit = this.received.filter((e): e is ClientEventOf<T> => e.type === type)[nth - 1];
+        const hit = find();
         if (hit !== undefined) resolve(hit);
         return hit !== undefined;
       };
@@ -158,22 +189,27 @@ export class FakeOpenAIRealtimeServer {
       };
       const timer = setTimeout(() => {
         this.#waiters.delete(waiter);
-        reject(new Error(`fake OpenAI: no ${type} #${nth} within ${timeoutMs} ms`));
+        reject(new Error(`fake realtime server: no ${what} within ${timeoutMs} ms`));
       }, timeoutMs);
-      this.#waiters.add(waiter);
+      this.#waiters.set(waiter, () => {
+        clearTimeout(timer);
+        reject(new Error(`fake realtime server: closed while waiting for ${what}`));
+      });
     });
   }
 
   async close(): Promise<void> {
+    for (const abandon of this.#waiters.values()) abandon();
+    this.#waiters.clear();
     this.dropConnection();
     this.#wss.close();
     this.#http.closeAllConnections();
     await new Promise<void>((resolve) => this.#http.close(() => resolve()));
   }
 
-  #record(event: RealtimeClientEvent): void {
+  #record(event: FakeClientEvent): void {
     this.received.push(event);
-    for (const waiter of this.#waiters) if (waiter()) this.#waiters.delete(waiter);
+    for (const waiter of this.#waiters.keys()) if (waiter()) this.#waiters.delete(waiter);
   }
 
   #newest(): FakeConnection {

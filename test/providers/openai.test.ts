@@ -20,15 +20,10 @@ import {
   toneReply,
   type FakeOpenAIRealtimeOptions,
 } from "../fakes/openaiRealtimeServer.js";
+import { testSessionConfig } from "./sessionConfig.js";
 
-const CONFIG: ProviderSessionConfig = {
-  callId: "call_test_1",
-  instructions: "You are Patchbay's test receptionist.",
-  greeting: "Thanks for calling Patchbay.",
-  aiSpeaksFirst: true,
+const CONFIG: ProviderSessionConfig = testSessionConfig({
   voice: "marin",
-  temperature: 0.8,
-  vad: { threshold: 0.6, silenceDurationMs: 600, prefixPaddingMs: 250 },
   tools: [
     {
       name: "lookup_order",
@@ -36,7 +31,7 @@ const CONFIG: ProviderSessionConfig = {
       parameters: { type: "object", properties: { order_id: { type: "string" } }, required: ["order_id"] },
     },
   ],
-};
+});
 
 type Seen =
   | { kind: "audio"; payload: string; itemId: string }
@@ -58,6 +53,7 @@ function recordingHandlers(onSpeechStarted?: () => void): { handlers: RealtimeSe
     },
     onTranscript: (role, text, final) => seen.push({ kind: "transcript", role, text, final }),
     onToolCall: (callId, name, args) => seen.push({ kind: "toolCall", callId, name, args }),
+    onResumed: () => {},
     onResponseDone: (itemId, status) => seen.push({ kind: "responseDone", itemId, status }),
     onError: (error) => seen.push({ kind: "error", error }),
     onClosed: (info) => seen.push({ kind: "closed", info }),
@@ -133,6 +129,7 @@ describe("OpenAI Realtime adapter against the fake GA server", () => {
     expect(server.handshakes[0]?.headers.authorization).toBe(`Bearer ${FAKE_OPENAI_API_KEY}`);
     expect(server.handshakes[0]?.headers["openai-beta"]).toBeUndefined();
     expect(server.received[0]?.type).toBe("session.update");
+    // The reference defaults: semantic VAD at low eagerness, far-field noise reduction.
     expect(update.session).toEqual({
       type: "realtime",
       instructions: CONFIG.instructions,
@@ -140,19 +137,51 @@ describe("OpenAI Realtime adapter against the fake GA server", () => {
       audio: {
         input: {
           format: { type: "audio/pcmu" },
+          noise_reduction: { type: "far_field" },
           transcription: { model: "gpt-4o-mini-transcribe" },
-          turn_detection: {
-            type: "server_vad", threshold: 0.6, prefix_padding_ms: 250, silence_duration_ms: 600,
-            create_response: true, interrupt_response: true,
-          },
+          turn_detection: { type: "semantic_vad", eagerness: "low", create_response: true, interrupt_response: true },
         },
         output: { format: { type: "audio/pcmu" }, voice: "marin" },
       },
       tools: [{ type: "function", ...CONFIG.tools[0] }],
     });
-    expect(session.capabilities).toEqual({ canTruncate: true, hasServerVad: true, transcribesCaller: true });
+    expect(session.capabilities).toEqual({ canTruncate: true, hasServerVad: true, needsLocalTurns: false, transcribesCaller: true });
     expect(session.inputFormat).toEqual(MULAW_8K);
     expect(session.outputFormat).toEqual(MULAW_8K);
+  });
+
+  it("maps openai_vad_type server_vad to server VAD tuned by the agent's VAD fields", async () => {
+    const server = await startFake();
+    const { handlers } = recordingHandlers();
+    const config = testSessionConfig({ voice: "cedar", agent: { openai_vad_type: "server_vad", openai_noise_reduction: "near_field" } });
+    session = await provider(server).connect(config, handlers, new AbortController().signal);
+    const update = await server.waitForClientEvent("session.update");
+
+    expect(update.session).toMatchObject({
+      audio: {
+        input: {
+          noise_reduction: { type: "near_field" },
+          turn_detection: {
+            type: "server_vad", threshold: 0.6, prefix_padding_ms: 250, silence_duration_ms: 600,
+            create_response: true, interrupt_response: true,
+          },
+        },
+        output: { voice: "cedar" },
+      },
+    });
+  });
+
+  it("maps semantic_vad eagerness and turns noise reduction off with null", async () => {
+    const server = await startFake();
+    const { handlers } = recordingHandlers();
+    const config = testSessionConfig({ agent: { openai_vad_type: "semantic_vad", openai_vad_eagerness: "high", openai_noise_reduction: "disabled" } });
+    session = await provider(server).connect(config, handlers, new AbortController().signal);
+    const update = await server.waitForClientEvent("session.update");
+
+    expect(update).toHaveProperty(["session", "audio", "input", "turn_detection"], {
+      type: "semantic_vad", eagerness: "high", create_response: true, interrupt_response: true,
+    });
+    expect(update).toHaveProperty(["session", "audio", "input", "noise_reduction"], null);
   });
 
   it("builds input_audio_buffer.append around the payload untouched", () => {
@@ -280,6 +309,27 @@ describe("OpenAI Realtime adapter against the fake GA server", () => {
     expect(only(seen, "audio").length).toBeGreaterThan(0);
   });
 
+  it("answers a tool at once without a refused response.create: the follow-up waits for response.done", async () => {
+    const server = await startFake({ audioPacing: "burst" });
+    const { handlers, seen } = recordingHandlers();
+    let live: RealtimeSession | null = null;
+    // Like CallSession answering an unknown tool: inside onToolCall, while the calling response is open.
+    const answering: RealtimeSessionHandlers = {
+      ...handlers,
+      onToolCall: (callId, name, args) => {
+        handlers.onToolCall(callId, name, args);
+        live?.sendToolResult(callId, '{"error":"unknown tool"}');
+      },
+    };
+    session = live = await provider(server).connect(CONFIG, answering, new AbortController().signal);
+    await server.waitForClientEvent("session.update");
+    server.requestToolCall("lookup_order", { order_id: "A17" });
+    await until(() => only(seen, "responseDone").length === 2, "reply after the tool result");
+    expect(only(seen, "error")).toEqual([]);
+    const types = server.received.map((e) => e.type);
+    expect(types.indexOf("response.create")).toBeGreaterThan(types.indexOf("conversation.item.create"));
+  });
+
   it("surfaces an error event with its message and stays usable", async () => {
     const { server, session, seen } = await connected();
     await server.waitForClientEvent("session.update");
@@ -296,6 +346,17 @@ describe("OpenAI Realtime adapter against the fake GA server", () => {
     session.appendAudio(quietMulaw(160).toString("base64"));
     await server.waitForClientEvent("input_audio_buffer.append");
     expect(only(seen, "closed")).toEqual([]);
+  });
+
+  it("treats a rejected session.update as fatal: the line would carry the wrong audio format", async () => {
+    const server = await startFake();
+    const { handlers, seen } = recordingHandlers();
+    session = await provider(server).connect({ ...CONFIG, voice: "robot" }, handlers, new AbortController().signal);
+    await until(() => only(seen, "error").length === 1, "error");
+    const error = only(seen, "error")[0]?.error;
+    expect(error?.recoverable).toBe(false);
+    expect(error?.message).toContain("Invalid value: 'robot'");
+    expect(error?.message).toContain("rejected our session configuration");
   });
 
   it("reports a dropped socket as a fatal error, then closed(clean: false), exactly once", async () => {

@@ -7,11 +7,12 @@ import {
   type RealtimeSession,
   type RealtimeSessionHandlers,
 } from "../../providers/types.js";
+import { testSessionConfig } from "../providers/sessionConfig.js";
 import { CallSession, type CallerVadFactory, type CallerVadHandlers, type CallOutcome } from "../../sessions/index.js";
 
 /** A provider session that records what the call asked of it; tests drive its handlers. */
 class ScriptedSession implements RealtimeSession {
-  readonly capabilities = { canTruncate: true, hasServerVad: true, transcribesCaller: true };
+  readonly capabilities = { canTruncate: true, hasServerVad: true, needsLocalTurns: false, transcribesCaller: true };
   readonly inputFormat = MULAW_8K;
   readonly outputFormat = MULAW_8K;
   readonly audioIn: string[] = [];
@@ -73,16 +74,7 @@ function setup(opts: { aiSpeaksFirst?: boolean; connect?: "ok" | "fail"; vad?: C
     startedAt: new Date(0),
     startedAtMono: 0,
     provider,
-    providerConfig: {
-      callId: "call-1",
-      instructions: "be nice",
-      greeting: "hello",
-      aiSpeaksFirst: opts.aiSpeaksFirst ?? true,
-      voice: "alloy",
-      temperature: 0.7,
-      vad: { threshold: 0.5, silenceDurationMs: 500, prefixPaddingMs: 300 },
-      tools: [],
-    },
+    providerConfig: testSessionConfig({ callId: "call-1", instructions: "be nice", greeting: "hello", aiSpeaksFirst: opts.aiSpeaksFirst ?? true }),
     callLogs: {
       markInProgress: async () => {},
       finish: async (_id, outcome) => {

@@ -8,19 +8,23 @@ import type {
   ConversationItemTruncateEvent,
   RealtimeClientEvent,
   RealtimeError,
-  RealtimeSessionCreateRequest,
-  RealtimeServerEvent,
   SessionUpdateEvent,
 } from "openai/resources/realtime/realtime";
+import type { XaiSessionUpdateEvent } from "../../../providers/xai/wire.js";
 import { EnergyVad, type EnergyVadOptions } from "./energyVad.js";
 import { FakeResponse, type FakeReply, type ResponsePacing, type ResponseWire } from "./fakeResponse.js";
+import { fakeSessionConfig, type FakeDialect, type FakeServerEvent, type FakeSessionConfig } from "./fakeSession.js";
+
+/** Every client event the fake understands: the SDK's GA events, plus xAI's hybrid session.update. */
+export type FakeClientEvent = RealtimeClientEvent | XaiSessionUpdateEvent;
 
 /** What every connection shares with the server: recordings, scripts and settings. */
 export interface FakeServerState {
+  readonly dialect: FakeDialect;
   readonly vad: EnergyVadOptions;
   readonly pacing: ResponsePacing;
   readonly speechStartedDelayMs: number;
-  record(event: RealtimeClientEvent): void;
+  record(event: FakeClientEvent): void;
   recordAudio(mulaw: Buffer): void;
   recordTruncate(event: ConversationItemTruncateEvent): void;
   nextReply(): FakeReply;
@@ -39,35 +43,21 @@ function rawText(data: RawData): string {
   return Buffer.from(data).toString("utf8");
 }
 
-function parseClientEvent(data: RawData): RealtimeClientEvent | null {
+function parseClientEvent(data: RawData): FakeClientEvent | null {
   try {
     const value: unknown = JSON.parse(rawText(data));
     if (typeof value !== "object" || value === null || !("type" in value)) return null;
-    return typeof value.type === "string" && CLIENT_EVENT_TYPES.has(value.type) ? (value as RealtimeClientEvent) : null;
+    return typeof value.type === "string" && CLIENT_EVENT_TYPES.has(value.type) ? (value as FakeClientEvent) : null;
   } catch {
     return null;
   }
-}
-
-/** The API's defaults before any `session.update` (PCM16 24 kHz, server VAD on). */
-function initialSession(model: string): RealtimeSessionCreateRequest {
-  return {
-    type: "realtime", model, instructions: "", output_modalities: ["audio"], tools: [],
-    audio: {
-      input: {
-        format: { type: "audio/pcm", rate: 24000 },
-        turn_detection: { type: "server_vad", threshold: 0.5, prefix_padding_ms: 300, silence_duration_ms: 500, create_response: true, interrupt_response: true },
-      },
-      output: { format: { type: "audio/pcm", rate: 24000 }, voice: "alloy" },
-    },
-  };
 }
 
 export class FakeConnection {
   readonly #ws: WebSocket;
   readonly #state: FakeServerState;
   readonly #vad: EnergyVad;
-  #session: RealtimeSessionCreateRequest;
+  readonly #session: FakeSessionConfig;
   #active: FakeResponse | null = null;
   #nextId = 0;
   /** μ-law bytes sent per assistant item: truncation past this is an error, as on the real API. */
@@ -80,7 +70,7 @@ export class FakeConnection {
   constructor(ws: WebSocket, state: FakeServerState, model: string) {
     this.#ws = ws;
     this.#state = state;
-    this.#session = initialSession(model);
+    this.#session = fakeSessionConfig(state.dialect, model, this.#id("conv"));
     this.#vad = new EnergyVad(state.vad, {
       speechStarted: (ms) => this.#speechStarted(ms),
       speechStopped: (ms) => this.#speechStopped(ms),
@@ -95,15 +85,16 @@ export class FakeConnection {
     };
     ws.on("message", (data) => this.#onMessage(data));
     ws.on("close", () => this.#shutdown());
-    this.send({ type: "session.created", event_id: this.#id("event"), session: this.#session });
+    this.send(this.#session.opening(this.#id("event")));
   }
 
-  send(event: RealtimeServerEvent): void {
+  send(event: FakeServerEvent): void {
     if (this.#ws.readyState === this.#ws.OPEN) this.#ws.send(JSON.stringify(event));
   }
 
-  sendError(message: string, code: string | null = null, type = "invalid_request_error"): void {
-    const error: RealtimeError = { type, code, message, param: null, event_id: null };
+  /** `clientEventId`: the client event the error answers, as the API names it. */
+  sendError(message: string, code: string | null = null, type = "invalid_request_error", clientEventId: string | null = null): void {
+    const error: RealtimeError = { type, code, message, param: null, event_id: clientEventId };
     this.send({ type: "error", event_id: this.#id("event"), error });
   }
 
@@ -140,11 +131,13 @@ export class FakeConnection {
         } else this.#reply();
         break;
       case "response.cancel":
-        if (this.#active === null) this.sendError("Cancellation failed: no active response found", "response_cancel_not_active");
+        if (this.#state.dialect === "xai") this.#unknownEvent(event.type);
+        else if (this.#active === null) this.sendError("Cancellation failed: no active response found", "response_cancel_not_active");
         else this.#active.cancel("client_cancelled");
         break;
       case "conversation.item.truncate":
-        this.#truncate(event);
+        if (this.#state.dialect === "xai") this.#unknownEvent(event.type);
+        else this.#truncate(event);
         break;
       case "conversation.item.create":
         this.#itemAdded({ ...event.item, id: event.item.id ?? this.#id("item") });
@@ -165,26 +158,20 @@ export class FakeConnection {
     }
   }
 
-  #sessionUpdate(event: SessionUpdateEvent): void {
-    const update = event.session;
-    if (update.type !== "realtime") {
-      this.sendError("The fake server only supports realtime sessions.", "invalid_value");
-      return;
-    }
-    const current = this.#session;
-    this.#session = {
-      ...current, ...update,
-      audio: {
-        input: { ...current.audio?.input, ...update.audio?.input },
-        output: { ...current.audio?.output, ...update.audio?.output },
-      },
-    };
-    this.send({ type: "session.updated", event_id: this.#id("event"), session: this.#session });
+  #sessionUpdate(event: SessionUpdateEvent | XaiSessionUpdateEvent): void {
+    const result = this.#session.update(event, this.#id("event"));
+    if ("error" in result) this.sendError(result.error, "invalid_value", "invalid_request_error", event.event_id ?? null);
+    else this.send(result.ack);
+  }
+
+  /** xAI documents neither truncate nor cancel: the fake answers them as unknown, so tests can prove they never go out. */
+  #unknownEvent(type: string): void {
+    this.sendError(`Unknown event type '${type}'.`, "unknown_event");
   }
 
   #append(mulaw: Buffer): void {
     this.#state.recordAudio(mulaw);
-    if (this.#session.audio?.input?.turn_detection) this.#vad.push(mulaw);
+    if (this.#session.turnDetection().enabled) this.#vad.push(mulaw);
   }
 
   #reply(): void {
@@ -214,11 +201,6 @@ export class FakeConnection {
     this.send({ type: "conversation.item.done", event_id: this.#id("event"), item, previous_item_id: null });
   }
 
-  #turnDetection(): { createResponse: boolean; interruptResponse: boolean } {
-    const td = this.#session.audio?.input?.turn_detection;
-    return { createResponse: td?.create_response !== false, interruptResponse: td?.interrupt_response !== false };
-  }
-
   #speechStarted(audioStartMs: number): void {
     this.#callerItemId = this.#id("item");
     this.#callerStartMs = audioStartMs;
@@ -233,7 +215,7 @@ export class FakeConnection {
   #emitSpeechStarted(audioStartMs: number): void {
     this.#speechStartTimer = null;
     this.send({ type: "input_audio_buffer.speech_started", event_id: this.#id("event"), audio_start_ms: audioStartMs, item_id: this.#callerItemId });
-    if (this.#turnDetection().interruptResponse) this.#active?.cancel("turn_detected");
+    if (this.#session.turnDetection().interruptResponse) this.#active?.cancel("turn_detected");
   }
 
   #speechStopped(audioEndMs: number): void {
@@ -250,7 +232,7 @@ export class FakeConnection {
       type: "conversation.item.input_audio_transcription.completed", event_id: this.#id("event"),
       item_id: itemId, content_index: 0, transcript, usage: { type: "duration", seconds: audioEndMs / 1000 },
     });
-    if (this.#turnDetection().createResponse && this.#active === null) this.#reply();
+    if (this.#session.turnDetection().createResponse && this.#active === null) this.#reply();
   }
 
   #id(prefix: string): string {
