@@ -20,6 +20,8 @@ WORKDIR /app
 COPY package.json package-lock.json .npmrc ./
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist ./dist
+# The scripted stand-in voice plays these (the bundled demo script).
+COPY fixtures ./fixtures
 RUN mkdir -p /data && chown node:node /data
 USER node
 VOLUME ["/data"]
