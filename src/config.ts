@@ -23,9 +23,12 @@ export interface Config {
     readonly apiBaseUrl: string | undefined;
   };
   readonly openai: ProviderEnv & { readonly realtimeModel: string };
-  readonly xai: ProviderEnv;
-  readonly gemini: ProviderEnv;
+  /** Model names left undefined fall back to each adapter's default. */
+  readonly xai: ProviderEnv & { readonly realtimeModel: string | undefined };
+  readonly gemini: ProviderEnv & { readonly liveModel: string | undefined };
   readonly elevenlabs: ProviderEnv;
+  /** The scripted stand-in voice's script (JSON); undefined means the bundled demo script. */
+  readonly scriptedScript: string | undefined;
 }
 
 export interface ProviderEnv {
@@ -90,8 +93,10 @@ export function loadConfig(env: Env = process.env): Config {
     ...provider("OPENAI", "https://api.openai.com/v1"),
     realtimeModel: read.string("OPENAI_REALTIME_MODEL") ?? "gpt-realtime",
   };
-  const xai = provider("XAI", "https://api.x.ai/v1");
-  const gemini = provider("GEMINI", "https://generativelanguage.googleapis.com");
+  const xai = { ...provider("XAI", "https://api.x.ai/v1"), realtimeModel: read.string("XAI_REALTIME_MODEL") };
+  const gemini = { ...provider("GEMINI", "https://generativelanguage.googleapis.com"), liveModel: read.string("GEMINI_LIVE_MODEL") };
+  const rawScript = read.string("SCRIPTED_SCRIPT");
+  const scriptedScript = rawScript === undefined ? undefined : path.resolve(rawScript);
   const elevenlabs = provider("ELEVENLABS", "https://api.elevenlabs.io");
 
   if (problems.length > 0) throw new ConfigError(problems);
@@ -112,6 +117,7 @@ export function loadConfig(env: Env = process.env): Config {
     xai,
     gemini,
     elevenlabs,
+    scriptedScript,
   };
 }
 

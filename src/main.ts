@@ -25,7 +25,12 @@ async function main(): Promise<void> {
     process.exit(1);
   });
   const { startServer } = await import("./server.js");
-  const server = await startServer(config, { log, listener });
+  const server = await startServer(config, { log, listener }).catch((err: unknown) => {
+    // Config that only shows itself bad once loaded (an unreadable SCRIPTED_SCRIPT) fails like the rest.
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`patchbay: ${err.message}\n`);
+    process.exit(1);
+  });
   log.info(
     {
       url: server.url,

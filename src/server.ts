@@ -11,7 +11,7 @@ import type { Logger } from "./log.js";
 import { initResamplers } from "../media/resample/index.js";
 import type { AgentVadFields } from "../media/vad/index.js";
 import { LocalVad } from "./localVad.js";
-import { providerRegistry } from "./providers.js";
+import { loadScriptedScript, providerRegistry } from "./providers.js";
 import { SessionTokens, sessionSecretFrom } from "./sessionToken.js";
 import { ensureBootstrapAdmin, startDatabase, type AgentRow, type StartingDb } from "./storage/index.js";
 import { attachMediaSocket, type MediaSocketServer } from "./twilio/mediaSocket.js";
@@ -51,6 +51,8 @@ export interface StartOptions {
 export async function startServer(config: Config, opts: StartOptions): Promise<RunningServer> {
   const { log } = opts;
   const clock = opts.clock ?? systemClock;
+  // Before anything opens: a script the operator named but that can't load is a startup error.
+  const script = await loadScriptedScript(config, log);
   // Storage boots in the background (PGlite's first start takes seconds); /health answers meanwhile.
   let listening!: () => void;
   const bootAfter = new Promise<void>((resolve) => (listening = resolve));
@@ -86,7 +88,7 @@ export async function startServer(config: Config, opts: StartOptions): Promise<R
   ready.catch(() => {});
   const bus = await openBus({ redisUrl: config.redisUrl, onError: (err) => log.error({ err }, "bus error") });
   const sessions = new SessionRegistry();
-  const providers = providerRegistry(config);
+  const providers = providerRegistry(config, script);
   const secret = sessionSecretFrom(config.sessionSecret, config.twilio.authToken);
   const tokens = secret ? new SessionTokens(secret) : undefined;
   const calls = new CallFactory({ db, providers, sessions, clock, log, vadFor: (agent) => localVad?.factory(vadFieldsOf(agent)) });

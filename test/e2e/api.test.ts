@@ -55,6 +55,70 @@ describe("control plane", () => {
     expect(bad.body.detail[0]?.loc).toEqual(["body", "phone_number"]);
   });
 
+  it("takes every provider's agent fields, shows unset ones at their defaults, and keeps what was set", async () => {
+    const created = await h.api<Record<string, unknown>>("POST", "/agents", {
+      name: "Gemini desk",
+      system_prompt: "Help.",
+      voice_provider: "gemini",
+      gemini_voice: "Kore",
+      gemini_end_sensitivity: "low",
+      gemini_top_k: 40,
+      gemini_top_p: null,
+      gemini_language_code: "en-US",
+      openai_vad_type: "server_vad",
+      vad_threshold: 0.5,
+      elevenlabs_emotion_tags: [{ name: "warm", description: "friendly tone" }],
+    });
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({
+      voice_provider: "gemini",
+      gemini_voice: "Kore",
+      gemini_end_sensitivity: "low",
+      gemini_start_sensitivity: "low",
+      gemini_top_k: 40,
+      gemini_top_p: null,
+      gemini_language_code: "en-US",
+      gemini_thinking_level: "none",
+      openai_vad_type: "server_vad",
+      openai_vad_eagerness: "low",
+      openai_noise_reduction: "far_field",
+      vad_threshold: 0.5,
+      vad_silence_duration_ms: 500,
+      elevenlabs_speed: 1,
+      elevenlabs_emotion_tags: [{ name: "warm", description: "friendly tone" }],
+    });
+    const got = await h.api("GET", `/agents/${String(created.body.id)}`);
+    expect(got.body).toEqual(created.body);
+  });
+
+  it("answers 422 naming the field for a provider setting out of range or not a choice", async () => {
+    const cases: [Record<string, unknown>, string][] = [
+      [{ openai_vad_type: "loud_vad" }, "body.openai_vad_type"],
+      [{ openai_vad_eagerness: "frantic" }, "body.openai_vad_eagerness"],
+      [{ openai_noise_reduction: "studio" }, "body.openai_noise_reduction"],
+      [{ vad_threshold: 1.5 }, "body.vad_threshold"],
+      [{ vad_silence_duration_ms: 12.5 }, "body.vad_silence_duration_ms"],
+      [{ vad_prefix_padding_ms: -1 }, "body.vad_prefix_padding_ms"],
+      [{ gemini_voice: "HAL" }, "body.gemini_voice"],
+      [{ gemini_top_k: 0 }, "body.gemini_top_k"],
+      [{ gemini_top_p: 1.5 }, "body.gemini_top_p"],
+      [{ gemini_thinking_level: "deep" }, "body.gemini_thinking_level"],
+      [{ elevenlabs_speed: 2 }, "body.elevenlabs_speed"],
+      [{ elevenlabs_eagerness: "eager" }, "body.elevenlabs_eagerness"],
+      [{ elevenlabs_max_duration_seconds: 30 }, "body.elevenlabs_max_duration_seconds"],
+      [{ voice_provider: "elevenlabs" }, "body.elevenlabs_agent_id"],
+      [{ voice_provider: "acme" }, "body.voice_provider"],
+      [{ voice_provider: "xai", voice: "alloy" }, "body.voice"],
+      [{ elevenlabs_language: "en-us" }, "body.elevenlabs_language"],
+      [{ elevenlabs_additional_languages: ["es", "xx"] }, "body.elevenlabs_additional_languages.1"],
+    ];
+    for (const [fields, loc] of cases) {
+      const res = await h.api<{ detail: { loc: string[] }[]; message: string }>("POST", "/agents", { name: "x", system_prompt: "y", ...fields });
+      expect(res.status, JSON.stringify(fields)).toBe(422);
+      expect(res.body.detail.map((d) => d.loc.join(".")), JSON.stringify(fields)).toContain(loc);
+    }
+  });
+
   it("keeps tenants apart: another tenant's agent and call are 404", async () => {
     const mine = await h.api<{ agents: { id: string }[] }>("GET", "/agents");
     const id = mine.body.agents[0]!.id;

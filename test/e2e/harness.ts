@@ -20,9 +20,9 @@ export function fixtureAudio(name: string): Buffer {
   return loadMulaw(readFileSync(fixture(name)));
 }
 
-export interface Harness {
+/** The server under test, its agent and number; provider-neutral. */
+export interface ServerHarness {
   server: RunningServer;
-  fake: FakeOpenAIRealtimeServer;
   tenantId: string;
   agentId: string;
   api<T = Record<string, unknown>>(method: string, path: string, body?: unknown, key?: string): Promise<{ status: number; body: T }>;
@@ -32,15 +32,41 @@ export interface Harness {
   close(): Promise<void>;
 }
 
+/** The server with the fake OpenAI Realtime server most e2e tests talk to. */
+export interface Harness extends ServerHarness {
+  fake: FakeOpenAIRealtimeServer;
+}
+
 export interface HarnessOptions {
   fake?: FakeOpenAIRealtimeOptions;
   agent?: Record<string, unknown>;
   env?: Record<string, string>;
 }
 
-/** The real server in-process on 127.0.0.1 (in-memory PGlite), its provider a loopback fake. */
+/** The real server in-process on 127.0.0.1 (in-memory PGlite), its provider a loopback fake OpenAI. */
 export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> {
   const fake = await FakeOpenAIRealtimeServer.start(opts.fake);
+  try {
+    const h = await startServerHarness({
+      env: { OPENAI_API_KEY: FAKE_OPENAI_API_KEY, OPENAI_BASE_URL: fake.url, ...opts.env },
+      agent: { voice_provider: "openai", ...opts.agent },
+    });
+    return {
+      ...h,
+      fake,
+      close: async () => {
+        await h.close();
+        await fake.close();
+      },
+    };
+  } catch (err) {
+    await fake.close();
+    throw err;
+  }
+}
+
+/** The real server in-process, configured by `env` (provider keys and base URLs), with one agent and number. */
+export async function startServerHarness(opts: { env?: Record<string, string>; agent?: Record<string, unknown> } = {}): Promise<ServerHarness> {
   const config = loadConfig({
     PORT: "0",
     HOST: "127.0.0.1",
@@ -50,8 +76,6 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     PATCHBAY_ADMIN_KEY: ADMIN_KEY,
     TWILIO_ACCOUNT_SID: ACCOUNT_SID,
     TWILIO_AUTH_TOKEN: AUTH_TOKEN,
-    OPENAI_API_KEY: FAKE_OPENAI_API_KEY,
-    OPENAI_BASE_URL: fake.url,
     ...opts.env,
   });
   const server = await startServer(config, { log: createLogger(config.logLevel) });
@@ -71,7 +95,6 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     name: "Front desk",
     system_prompt: "You answer the phone for a small business.",
     greeting: "Hello, thanks for calling Patchbay. How can I help you today?",
-    voice_provider: "openai",
     ...opts.agent,
   });
   if (agent.status !== 201) throw new Error(`agent create failed: ${JSON.stringify(agent.body)}`);
@@ -80,7 +103,6 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
 
   return {
     server,
-    fake,
     tenantId,
     agentId: agent.body.id,
     api,
@@ -105,9 +127,6 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
         await new Promise((r) => setTimeout(r, 50));
       }
     },
-    close: async () => {
-      await server.close();
-      await fake.close();
-    },
+    close: () => server.close(),
   };
 }

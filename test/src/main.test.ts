@@ -52,6 +52,7 @@ describe("main", () => {
     for (const name of ["PORT", "LOG_LEVEL", "DATABASE_URL"]) expect(run.err()).toContain(name);
   });
 
+  // A whole process booting from source under tsx: slow while the other test workers run calls.
   it("answers /health while storage boots, serves the API once it is ready, and exits on SIGTERM", async () => {
     const port = await freePort();
     const run = runMain({ PORT: String(port), DATA_DIR: dataDir, PATCHBAY_ADMIN_KEY: ADMIN, LOG_LEVEL: "info" });
@@ -70,5 +71,5 @@ describe("main", () => {
     expect(run.out()).not.toContain(ADMIN);
     run.child.kill("SIGTERM");
     expect(await run.exited).toBe(0);
-  });
+  }, 60_000);
 });
