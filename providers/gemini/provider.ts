@@ -20,11 +20,11 @@ export interface GeminiLiveOptions {
 }
 
 /**
- * Gemini 3.1 Flash Live (model page ai.google.dev/gemini-api/docs/models/gemini-3.1-flash-live-preview):
- * the family the agent's `gemini_thinking_level` values were written for (Leadlock reference).
- * `gemini-3.8-live` and the 2.5 native-audio models work too (see modelTraits.ts).
+ * Gemini 3.8 Live: the stable (GA, September 2026) Live model Google recommends for voice agents
+ * (ai.google.dev/gemini-api/docs/models/gemini-3.8-live). It takes no thinking level, so
+ * `gemini_thinking_level` applies to 3.1 Flash Live; 2.5 native audio works too (see modelTraits.ts).
  */
-export const GEMINI_DEFAULT_MODEL = "gemini-3.1-flash-live-preview";
+export const GEMINI_DEFAULT_MODEL = "gemini-3.8-live";
 
 /** Setup includes the model's own start-up, slower than a bare socket; past this the caller hears dead air. */
 export const GEMINI_CONNECT_TIMEOUT_MS = 8_000;

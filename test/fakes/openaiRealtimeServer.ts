@@ -9,11 +9,11 @@ import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
 import { WebSocketServer } from "ws";
 import type { ConversationItemCreateEvent, ConversationItemTruncateEvent } from "openai/resources/realtime/realtime";
-import { linearToMulaw } from "../../media/g711.js";
 import { DEFAULT_VAD, type EnergyVadOptions } from "./openaiRealtime/energyVad.js";
 import { FakeConnection, type FakeClientEvent, type FakeServerState } from "./openaiRealtime/fakeConnection.js";
 import type { FakeReply } from "./openaiRealtime/fakeResponse.js";
 import type { FakeDialect } from "./openaiRealtime/fakeSession.js";
+import { fadedTone } from "./tone.js";
 
 export type { FakeClientEvent } from "./openaiRealtime/fakeConnection.js";
 export type { FakeReply } from "./openaiRealtime/fakeResponse.js";
@@ -64,14 +64,7 @@ function isToolOutput(event: FakeClientEvent, callId: string): event is ToolOutp
 
 /** 1.5 s of a 660 Hz tone with short fades: unmistakable in a recording, and loud enough for a VAD. */
 export function toneReply(text = DEFAULT_REPLY_TEXT, durationMs = 1_500, hz = 660): FakeReply {
-  const samples = durationMs * 8;
-  const fade = 160;
-  const audio = Buffer.alloc(samples);
-  for (let i = 0; i < samples; i++) {
-    const envelope = Math.min(1, i / fade, (samples - 1 - i) / fade);
-    audio[i] = linearToMulaw(Math.round(8000 * envelope * Math.sin((2 * Math.PI * hz * i) / 8000)));
-  }
-  return { text, audio };
+  return { text, audio: fadedTone(durationMs, hz) };
 }
 
 function rejectUpgrade(socket: Duplex, status: number, statusText: string, message: string, code: string): void {

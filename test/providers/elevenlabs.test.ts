@@ -8,14 +8,7 @@ import { AgentTurns } from "../../providers/elevenlabs/agentTurns.js";
 import { audioFormatOf } from "../../providers/elevenlabs/formats.js";
 import { ELEVENLABS_CAPABILITIES, ElevenLabsAgentsProvider, type ElevenLabsAgentsOptions } from "../../providers/elevenlabs/index.js";
 import { toolResultEvent, userAudioFrame } from "../../providers/elevenlabs/wire.js";
-import {
-  ProviderError,
-  type ProviderCloseInfo,
-  type ProviderSessionConfig,
-  type RealtimeSession,
-  type RealtimeSessionHandlers,
-  type TranscriptRole,
-} from "../../providers/types.js";
+import { ProviderError, type ProviderSessionConfig, type RealtimeSession } from "../../providers/types.js";
 import { bestCorrelation } from "../conformance/audioMatch.js";
 import {
   FAKE_ELEVENLABS_API_KEY,
@@ -23,6 +16,7 @@ import {
   toneReply,
   type FakeElevenLabsOptions,
 } from "../fakes/elevenlabsServer.js";
+import { decodedAudio, frames, only, quietMulaw, recordingHandlers, sleep, until } from "./sessionRecorder.js";
 import { testSessionConfig } from "./sessionConfig.js";
 
 const CONFIG: ProviderSessionConfig = testSessionConfig({
@@ -37,65 +31,6 @@ const CONFIG: ProviderSessionConfig = testSessionConfig({
     elevenlabs_language: "pt-BR",
   },
 });
-
-type Seen =
-  | { kind: "audio"; payload: string; itemId: string }
-  | { kind: "speechStarted" }
-  | { kind: "transcript"; role: TranscriptRole; text: string; final: boolean }
-  | { kind: "toolCall"; callId: string; name: string; args: string }
-  | { kind: "responseDone"; itemId: string | null; status: string }
-  | { kind: "error"; error: ProviderError }
-  | { kind: "closed"; info: ProviderCloseInfo };
-
-function recordingHandlers(): { handlers: RealtimeSessionHandlers; seen: Seen[] } {
-  const seen: Seen[] = [];
-  const handlers: RealtimeSessionHandlers = {
-    onAudio: (payload, itemId) => seen.push({ kind: "audio", payload, itemId }),
-    onSpeechStarted: () => seen.push({ kind: "speechStarted" }),
-    onTranscript: (role, text, final) => seen.push({ kind: "transcript", role, text, final }),
-    onToolCall: (callId, name, args) => seen.push({ kind: "toolCall", callId, name, args }),
-    onResumed: () => {},
-    onResponseDone: (itemId, status) => seen.push({ kind: "responseDone", itemId, status }),
-    onError: (error) => seen.push({ kind: "error", error }),
-    onClosed: (info) => seen.push({ kind: "closed", info }),
-  };
-  return { handlers, seen };
-}
-
-function only<K extends Seen["kind"]>(seen: Seen[], kind: K): Array<Extract<Seen, { kind: K }>> {
-  return seen.filter((s): s is Extract<Seen, { kind: K }> => s.kind === kind);
-}
-
-async function until(condition: () => boolean, what: string, timeoutMs = 5_000): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (!condition()) {
-    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Pseudo-random quiet μ-law (|sample| ≤ 120), so it never trips the fake's VAD. */
-function quietMulaw(bytes: number): Buffer {
-  const out = Buffer.alloc(bytes);
-  let seed = 12345;
-  for (let i = 0; i < bytes; i++) {
-    seed = (seed * 1103515245 + 12345) >>> 0;
-    out[i] = (seed & 0x80 ? 0xf0 : 0x70) | ((seed >>> 8) & 0x0f);
-  }
-  return out;
-}
-
-function frames(audio: Buffer): string[] {
-  const out: string[] = [];
-  for (let i = 0; i < audio.length; i += 160) out.push(audio.subarray(i, i + 160).toString("base64"));
-  return out;
-}
-
-function audioOf(seen: Seen[], itemId: string): Buffer {
-  return Buffer.concat(only(seen, "audio").filter((a) => a.itemId === itemId).map((a) => Buffer.from(a.payload, "base64")));
-}
 
 /** The caller talks: quiet lead-in, a loud stretch, then enough quiet for the fake's VAD to end the turn. */
 function callerUtterance(speechMs = 400): Buffer {
@@ -276,7 +211,7 @@ describe("ElevenLabs Agents adapter: audio", () => {
     expect([...itemIds]).toHaveLength(1);
     const itemId = [...itemIds][0] ?? "";
     expect(itemId).toMatch(/^turn-\d+$/);
-    expect(audioOf(seen, itemId).equals(reply.audio)).toBe(true);
+    expect(decodedAudio(seen, itemId).equals(reply.audio)).toBe(true);
     expect(only(seen, "transcript")).toEqual([{ kind: "transcript", role: "agent", text: reply.text, final: true }]);
   });
 
@@ -325,7 +260,7 @@ describe("ElevenLabs Agents adapter: turns and barge-in", () => {
     expect(callerLine).toBeGreaterThan(started);
     expect(replyAudio).toBeGreaterThan(callerLine);
     expect(only(seen, "transcript").find((t) => t.role === "caller")).toEqual({ kind: "transcript", role: "caller", text: "Can I come tomorrow?", final: true });
-    expect(audioOf(seen, greetingItem).length).toBeLessThan(8 * 3_000);
+    expect(decodedAudio(seen, greetingItem).length).toBeLessThan(8 * 3_000);
   });
 
   it("drops audio numbered before the interruption's event_id and keeps the reply that follows", async () => {

@@ -1,4 +1,3 @@
-import { performance } from "node:perf_hooks";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { MULAW_8K } from "../../media/audioFormat.js";
 import { initResamplers } from "../../media/resample/index.js";
@@ -10,18 +9,12 @@ import {
   GeminiLiveProvider,
   type GeminiLiveOptions,
 } from "../../providers/gemini/index.js";
-import type {
-  ProviderCloseInfo,
-  ProviderError,
-  ProviderSessionConfig,
-  RealtimeSession,
-  RealtimeSessionHandlers,
-  TranscriptRole,
-} from "../../providers/types.js";
+import type { ProviderSessionConfig, RealtimeSession, TranscriptRole } from "../../providers/types.js";
 import { bestCorrelation } from "../conformance/audioMatch.js";
 import { fixtureAudio } from "../e2e/harness.js";
 import { toneReply } from "../fakes/openaiRealtimeServer.js";
 import { FAKE_GEMINI_API_KEY, FakeGeminiLiveServer, LIVE_PATH, type FakeGeminiLiveOptions } from "../fakes/geminiLiveServer.js";
+import { frames, only, recordingHandlers, sleep, until, type Seen } from "./sessionRecorder.js";
 import { testSessionConfig } from "./sessionConfig.js";
 
 const TOOL = {
@@ -31,55 +24,14 @@ const TOOL = {
 };
 const CONFIG: ProviderSessionConfig = testSessionConfig({ voice: "Kore", tools: [TOOL] });
 
-type Seen =
-  | { kind: "audio"; payload: string; itemId: string }
-  | { kind: "speechStarted" }
-  | { kind: "transcript"; role: TranscriptRole; text: string; final: boolean }
-  | { kind: "toolCall"; callId: string; name: string; args: string }
-  | { kind: "responseDone"; itemId: string | null; status: string }
-  | { kind: "error"; error: ProviderError }
-  | { kind: "resumed"; reason: string }
-  | { kind: "closed"; info: ProviderCloseInfo };
-
-/** Handlers that write down everything the session tells the call, in order. */
-function recordingHandlers(): { handlers: RealtimeSessionHandlers; seen: Seen[] } {
-  const seen: Seen[] = [];
-  const handlers: RealtimeSessionHandlers = {
-    onAudio: (payload, itemId) => seen.push({ kind: "audio", payload, itemId }),
-    onSpeechStarted: () => seen.push({ kind: "speechStarted" }),
-    onTranscript: (role, text, final) => seen.push({ kind: "transcript", role, text, final }),
-    onToolCall: (callId, name, args) => seen.push({ kind: "toolCall", callId, name, args }),
-    onResponseDone: (itemId, status) => seen.push({ kind: "responseDone", itemId, status }),
-    onError: (error) => seen.push({ kind: "error", error }),
-    onResumed: (reason) => seen.push({ kind: "resumed", reason }),
-    onClosed: (info) => seen.push({ kind: "closed", info }),
-  };
-  return { handlers, seen };
-}
-
-function only<K extends Seen["kind"]>(seen: Seen[], kind: K): Array<Extract<Seen, { kind: K }>> {
-  return seen.filter((s): s is Extract<Seen, { kind: K }> => s.kind === kind);
-}
-
 function finals(seen: Seen[], role: TranscriptRole): string[] {
   return only(seen, "transcript").filter((t) => t.role === role && t.final).map((t) => t.text);
 }
 
-async function until(condition: () => boolean, what: string, timeoutMs = 5_000): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (!condition()) {
-    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
 /** Caller audio as CallSession sends it: 20 ms μ-law frames through the μ-law → PCM16 16 kHz transcoder. */
 function callerFrames(mulaw: Buffer): string[] {
   const toGemini = createTranscoder(MULAW_8K, GEMINI_INPUT_FORMAT);
-  const out: string[] = [];
-  for (let i = 0; i < mulaw.length; i += 160) out.push(toGemini.convert(mulaw.subarray(i, i + 160).toString("base64")));
+  const out = frames(mulaw).map((frame) => toGemini.convert(frame));
   toGemini.close();
   return out;
 }
@@ -141,7 +93,7 @@ describe("Gemini Live adapter against the fake Live server (real @google/genai c
         gemini_proactive_audio: true,
       },
     });
-    const { server, session } = await connected({}, config);
+    const { server, session } = await connected({}, config, "gemini-3.1-flash-live-preview");
 
     expect(server.handshakes[0]).toEqual({ path: `/${LIVE_PATH}?key=${FAKE_GEMINI_API_KEY}`, key: FAKE_GEMINI_API_KEY });
     expect(server.setups[0]).toEqual({
@@ -172,6 +124,16 @@ describe("Gemini Live adapter against the fake Live server (real @google/genai c
     expect(session.capabilities).toEqual(GEMINI_CAPABILITIES);
     expect(session.inputFormat).toEqual({ encoding: "pcm16", rate: 16_000 });
     expect(session.outputFormat).toEqual({ encoding: "pcm16", rate: 24_000 });
+  });
+
+  it("defaults to the stable gemini-3.8-live, which takes no thinking level and rejects the 2.5 preview switches", async () => {
+    const config = testSessionConfig({ voice: "Kore", agent: { gemini_thinking_level: "high", gemini_affective_dialog: true, gemini_proactive_audio: true } });
+    const { server } = await connected({}, config);
+    const setup = server.setups[0]!;
+    expect(setup.model).toBe("models/gemini-3.8-live");
+    expect(setup.generationConfig?.thinkingConfig).toBeUndefined();
+    expect(setup.generationConfig).not.toHaveProperty("enableAffectiveDialog");
+    expect(setup.proactivity).toBeUndefined();
   });
 
   it("turns thinking off with budget 0 and sends the 2.5-only preview features on a 2.5 native-audio model", async () => {

@@ -6,20 +6,14 @@ import type { InputAudioBufferAppendEvent } from "openai/resources/realtime/real
 import { MULAW_8K } from "../../media/audioFormat.js";
 import { OpenAIRealtimeProvider, type OpenAIRealtimeOptions } from "../../providers/openai/index.js";
 import { appendAudioFrame } from "../../providers/openai/wire.js";
-import {
-  ProviderError,
-  type ProviderCloseInfo,
-  type ProviderSessionConfig,
-  type RealtimeSession,
-  type RealtimeSessionHandlers,
-  type TranscriptRole,
-} from "../../providers/types.js";
+import { ProviderError, type ProviderSessionConfig, type RealtimeSession, type RealtimeSessionHandlers } from "../../providers/types.js";
 import {
   FAKE_OPENAI_API_KEY,
   FakeOpenAIRealtimeServer,
   toneReply,
   type FakeOpenAIRealtimeOptions,
 } from "../fakes/openaiRealtimeServer.js";
+import { decodedAudio, frames, only, quietMulaw, recordingHandlers, until } from "./sessionRecorder.js";
 import { testSessionConfig } from "./sessionConfig.js";
 
 const CONFIG: ProviderSessionConfig = testSessionConfig({
@@ -32,67 +26,6 @@ const CONFIG: ProviderSessionConfig = testSessionConfig({
     },
   ],
 });
-
-type Seen =
-  | { kind: "audio"; payload: string; itemId: string }
-  | { kind: "speechStarted" }
-  | { kind: "transcript"; role: TranscriptRole; text: string; final: boolean }
-  | { kind: "toolCall"; callId: string; name: string; args: string }
-  | { kind: "responseDone"; itemId: string | null; status: string }
-  | { kind: "error"; error: ProviderError }
-  | { kind: "closed"; info: ProviderCloseInfo };
-
-/** Handlers that write down everything the session tells the call, in order. */
-function recordingHandlers(onSpeechStarted?: () => void): { handlers: RealtimeSessionHandlers; seen: Seen[] } {
-  const seen: Seen[] = [];
-  const handlers: RealtimeSessionHandlers = {
-    onAudio: (payload, itemId) => seen.push({ kind: "audio", payload, itemId }),
-    onSpeechStarted: () => {
-      seen.push({ kind: "speechStarted" });
-      onSpeechStarted?.();
-    },
-    onTranscript: (role, text, final) => seen.push({ kind: "transcript", role, text, final }),
-    onToolCall: (callId, name, args) => seen.push({ kind: "toolCall", callId, name, args }),
-    onResumed: () => {},
-    onResponseDone: (itemId, status) => seen.push({ kind: "responseDone", itemId, status }),
-    onError: (error) => seen.push({ kind: "error", error }),
-    onClosed: (info) => seen.push({ kind: "closed", info }),
-  };
-  return { handlers, seen };
-}
-
-function only<K extends Seen["kind"]>(seen: Seen[], kind: K): Array<Extract<Seen, { kind: K }>> {
-  return seen.filter((s): s is Extract<Seen, { kind: K }> => s.kind === kind);
-}
-
-async function until(condition: () => boolean, what: string, timeoutMs = 5_000): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (!condition()) {
-    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
-
-/** Pseudo-random quiet μ-law (|sample| ≤ 120), so it never trips the fake's VAD. */
-function quietMulaw(bytes: number): Buffer {
-  const out = Buffer.alloc(bytes);
-  let seed = 12345;
-  for (let i = 0; i < bytes; i++) {
-    seed = (seed * 1103515245 + 12345) >>> 0;
-    out[i] = (seed & 0x80 ? 0xf0 : 0x70) | (seed >>> 8) & 0x0f;
-  }
-  return out;
-}
-
-function frames(audio: Buffer): string[] {
-  const out: string[] = [];
-  for (let i = 0; i < audio.length; i += 160) out.push(audio.subarray(i, i + 160).toString("base64"));
-  return out;
-}
-
-function decodedAudio(seen: Seen[], itemId: string): Buffer {
-  return Buffer.concat(only(seen, "audio").filter((a) => a.itemId === itemId).map((a) => Buffer.from(a.payload, "base64")));
-}
 
 let fake: FakeOpenAIRealtimeServer | null = null;
 let session: RealtimeSession | null = null;
@@ -262,7 +195,9 @@ describe("OpenAI Realtime adapter against the fake GA server", () => {
     const server = await startFake({ replies: [toneReply("A long greeting.", 3_000)], callerTexts: ["Wait."] });
     let live: RealtimeSession | null = null;
     // Like CallSession: interrupt at once from the speech_started callback, at what has played so far.
-    const { handlers, seen } = recordingHandlers(() => live?.interrupt(only(seen, "audio")[0]?.itemId ?? null, 120));
+    const { handlers, seen } = recordingHandlers({
+      onSpeechStarted: () => live?.interrupt(only(seen, "audio")[0]?.itemId ?? null, 120),
+    });
     live = session = await provider(server).connect(CONFIG, handlers, new AbortController().signal);
     live.startGreeting();
     await until(() => only(seen, "audio").length >= 2, "greeting audio");

@@ -16,57 +16,9 @@ import {
   type ScriptLine,
   type ScriptedSessionControls,
 } from "../../providers/scripted/index.js";
-import {
-  ProviderError,
-  type ProviderCloseInfo,
-  type RealtimeSession,
-  type RealtimeSessionHandlers,
-  type TranscriptRole,
-} from "../../providers/types.js";
+import { ProviderError, type RealtimeSession } from "../../providers/types.js";
+import { decodedAudio, only, recordingHandlers, type RecordingHooks, type Seen } from "./sessionRecorder.js";
 import { testSessionConfig } from "./sessionConfig.js";
-
-type Seen =
-  | { kind: "audio"; payload: string; itemId: string }
-  | { kind: "transcript"; role: TranscriptRole; text: string; final: boolean }
-  | { kind: "toolCall"; callId: string; name: string; args: string }
-  | { kind: "responseDone"; itemId: string | null; status: string }
-  | { kind: "error"; error: ProviderError }
-  | { kind: "closed"; info: ProviderCloseInfo };
-
-interface Hooks {
-  onToolCall?: (callId: string) => void;
-  onAudio?: () => void;
-}
-
-/** Handlers that write down everything the session tells the call, in order. */
-function recordingHandlers(hooks: Hooks = {}): { handlers: RealtimeSessionHandlers; seen: Seen[] } {
-  const seen: Seen[] = [];
-  const handlers: RealtimeSessionHandlers = {
-    onAudio: (payload, itemId) => {
-      seen.push({ kind: "audio", payload, itemId });
-      hooks.onAudio?.();
-    },
-    onSpeechStarted: () => {},
-    onTranscript: (role, text, final) => seen.push({ kind: "transcript", role, text, final }),
-    onToolCall: (callId, name, args) => {
-      seen.push({ kind: "toolCall", callId, name, args });
-      hooks.onToolCall?.(callId);
-    },
-    onResumed: () => {},
-    onResponseDone: (itemId, status) => seen.push({ kind: "responseDone", itemId, status }),
-    onError: (error) => seen.push({ kind: "error", error }),
-    onClosed: (info) => seen.push({ kind: "closed", info }),
-  };
-  return { handlers, seen };
-}
-
-function only<K extends Seen["kind"]>(seen: Seen[], kind: K): Array<Extract<Seen, { kind: K }>> {
-  return seen.filter((s): s is Extract<Seen, { kind: K }> => s.kind === kind);
-}
-
-function audioOf(seen: Seen[], itemId: string): Buffer {
-  return Buffer.concat(only(seen, "audio").filter((a) => a.itemId === itemId).map((a) => Buffer.from(a.payload, "base64")));
-}
 
 /** Distinct, recognisable μ-law bytes: `ms` long, every byte derived from `seed`. */
 function tone(ms: number, seed: number): Buffer {
@@ -89,7 +41,7 @@ function script(lines: readonly ScriptLine[]): Script {
 
 const sessions: RealtimeSession[] = [];
 
-async function connect(lines: readonly ScriptLine[], hooks: Hooks = {}, toolResultTimeoutMs?: number) {
+async function connect(lines: readonly ScriptLine[], hooks: RecordingHooks = {}, toolResultTimeoutMs?: number) {
   const provider = new ScriptedProvider({ script: script(lines), toolResultTimeoutMs });
   const { handlers, seen } = recordingHandlers(hooks);
   const session = await provider.connect(testSessionConfig(), handlers, new AbortController().signal);
@@ -239,7 +191,7 @@ describe("scripted session", () => {
     await vi.advanceTimersByTimeAsync(1_000);
     expect(only(seen, "audio").map((a) => a.itemId)).toEqual(Array(5).fill("scripted-1"));
     expect(only(seen, "audio")[0]!.payload).toBe(GREETING.audio.subarray(0, 800).toString("base64"));
-    expect(audioOf(seen, "scripted-1").equals(GREETING.audio)).toBe(true);
+    expect(decodedAudio(seen, "scripted-1").equals(GREETING.audio)).toBe(true);
     expect(seen.at(-1)).toEqual({ kind: "responseDone", itemId: "scripted-1", status: "completed" });
   });
 
@@ -257,14 +209,14 @@ describe("scripted session", () => {
     const second = await turn();
     expect(second[0]).toEqual({ kind: "transcript", role: "caller", text: ANSWER.caller, final: true });
     expect(only(second, "transcript")[1]).toMatchObject({ role: "agent", text: ANSWER.text });
-    expect(audioOf(second, "scripted-1").equals(ANSWER.audio)).toBe(true);
+    expect(decodedAudio(second, "scripted-1").equals(ANSWER.audio)).toBe(true);
     const third = await turn();
     expect(only(third, "transcript")).toEqual([{ kind: "transcript", role: "agent", text: "Goodbye.", final: true }]);
-    expect(audioOf(third, "scripted-2").equals(other.audio)).toBe(true);
+    expect(decodedAudio(third, "scripted-2").equals(other.audio)).toBe(true);
     // Out of lines: on from the first reply line; the rehearsed error is not repeated.
     const fourth = await turn();
     expect(only(fourth, "error")).toEqual([]);
-    expect(audioOf(fourth, "scripted-3").equals(ANSWER.audio)).toBe(true);
+    expect(decodedAudio(fourth, "scripted-3").equals(ANSWER.audio)).toBe(true);
   });
 
   it("stays silent on caller turns when the script has no reply lines", async () => {
@@ -297,7 +249,7 @@ describe("scripted session", () => {
       { kind: "responseDone", itemId: "scripted-1", status: "cancelled" },
       { kind: "responseDone", itemId: "scripted-2", status: "completed" },
     ]);
-    expect(audioOf(seen, "scripted-2").equals(ANSWER.audio)).toBe(true);
+    expect(decodedAudio(seen, "scripted-2").equals(ANSWER.audio)).toBe(true);
   });
 
   it("a tool call line waits for the result, then speaks", async () => {
@@ -315,7 +267,7 @@ describe("scripted session", () => {
     session.sendToolResult(call!.callId, '{"status":"shipped"}');
     await expect(controls.waitForToolResult(call!.callId)).resolves.toBe('{"status":"shipped"}');
     await vi.advanceTimersByTimeAsync(1_000);
-    expect(audioOf(seen, "scripted-1").equals(LOOKUP.audio)).toBe(true);
+    expect(decodedAudio(seen, "scripted-1").equals(LOOKUP.audio)).toBe(true);
     expect(only(seen, "error")).toEqual([]);
   });
 
@@ -326,7 +278,7 @@ describe("scripted session", () => {
     callerStopsTalking(session);
     await vi.advanceTimersByTimeAsync(1_000);
     expect(only(seen, "error")).toEqual([]);
-    expect(audioOf(seen, "scripted-1").equals(LOOKUP.audio)).toBe(true);
+    expect(decodedAudio(seen, "scripted-1").equals(LOOKUP.audio)).toBe(true);
   });
 
   it("speaks a tool call line anyway when its result never comes, and says so", async () => {
@@ -338,7 +290,7 @@ describe("scripted session", () => {
     const [error] = only(seen, "error");
     expect(error!.error).toMatchObject({ code: "provider_error_event", recoverable: true });
     expect(error!.error.message).toContain("scripted-call-1 got no result within 3000 ms");
-    expect(audioOf(seen, "scripted-1").equals(LOOKUP.audio)).toBe(true);
+    expect(decodedAudio(seen, "scripted-1").equals(LOOKUP.audio)).toBe(true);
   });
 
   it("an error line surfaces a recoverable provider error and the session goes on", async () => {
@@ -352,7 +304,7 @@ describe("scripted session", () => {
 
     callerStopsTalking(session);
     await vi.advanceTimersByTimeAsync(1_000);
-    expect(audioOf(seen, "scripted-1").equals(ANSWER.audio)).toBe(true);
+    expect(decodedAudio(seen, "scripted-1").equals(ANSWER.audio)).toBe(true);
   });
 
   it("a disconnect line behaves like a dropped socket: fatal error, unclean close, nothing after", async () => {
@@ -403,7 +355,7 @@ describe("scripted session", () => {
     session.startGreeting();
     await vi.advanceTimersByTimeAsync(1_000);
     expect(only(seen, "error")[0]!.error).toMatchObject({ code: "provider_protocol_error", recoverable: true });
-    expect(audioOf(seen, "scripted-1").equals(GREETING.audio)).toBe(true);
+    expect(decodedAudio(seen, "scripted-1").equals(GREETING.audio)).toBe(true);
   });
 
   it("refuses to connect once the call gave up", async () => {

@@ -5,20 +5,14 @@ import { afterEach, describe, expect, it } from "vitest";
 import { MULAW_8K } from "../../media/audioFormat.js";
 import { OpenAIRealtimeProvider } from "../../providers/openai/index.js";
 import { XAI_DEFAULT_MODEL, XaiRealtimeProvider, type XaiRealtimeOptions } from "../../providers/xai/index.js";
-import {
-  ProviderError,
-  type ProviderCloseInfo,
-  type ProviderSessionConfig,
-  type RealtimeSession,
-  type RealtimeSessionHandlers,
-  type TranscriptRole,
-} from "../../providers/types.js";
+import { ProviderError, type ProviderSessionConfig, type RealtimeSession } from "../../providers/types.js";
 import {
   FAKE_XAI_API_KEY,
   FakeOpenAIRealtimeServer,
   toneReply,
   type FakeOpenAIRealtimeOptions,
 } from "../fakes/openaiRealtimeServer.js";
+import { decodedAudio, frames, only, quietMulaw, recordingHandlers, sleep, until } from "./sessionRecorder.js";
 import { testSessionConfig } from "./sessionConfig.js";
 
 const CONFIG: ProviderSessionConfig = testSessionConfig({
@@ -33,65 +27,8 @@ const CONFIG: ProviderSessionConfig = testSessionConfig({
   ],
 });
 
-type Seen =
-  | { kind: "audio"; payload: string; itemId: string }
-  | { kind: "speechStarted" }
-  | { kind: "transcript"; role: TranscriptRole; text: string; final: boolean }
-  | { kind: "toolCall"; callId: string; name: string; args: string }
-  | { kind: "responseDone"; itemId: string | null; status: string }
-  | { kind: "error"; error: ProviderError }
-  | { kind: "closed"; info: ProviderCloseInfo };
-
-/** Handlers that write down everything the session tells the call, in order. */
-function recordingHandlers(): { handlers: RealtimeSessionHandlers; seen: Seen[] } {
-  const seen: Seen[] = [];
-  const handlers: RealtimeSessionHandlers = {
-    onAudio: (payload, itemId) => seen.push({ kind: "audio", payload, itemId }),
-    onSpeechStarted: () => seen.push({ kind: "speechStarted" }),
-    onTranscript: (role, text, final) => seen.push({ kind: "transcript", role, text, final }),
-    onToolCall: (callId, name, args) => seen.push({ kind: "toolCall", callId, name, args }),
-    onResumed: () => {},
-    onResponseDone: (itemId, status) => seen.push({ kind: "responseDone", itemId, status }),
-    onError: (error) => seen.push({ kind: "error", error }),
-    onClosed: (info) => seen.push({ kind: "closed", info }),
-  };
-  return { handlers, seen };
-}
-
-function only<K extends Seen["kind"]>(seen: Seen[], kind: K): Array<Extract<Seen, { kind: K }>> {
-  return seen.filter((s): s is Extract<Seen, { kind: K }> => s.kind === kind);
-}
-
-async function until(condition: () => boolean, what: string, timeoutMs = 5_000): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (!condition()) {
-    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
-
-const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Pseudo-random quiet μ-law (|sample| ≤ 120), so it never trips the fake's VAD. */
-function quietMulaw(bytes: number): Buffer {
-  const out = Buffer.alloc(bytes);
-  let seed = 4242;
-  for (let i = 0; i < bytes; i++) {
-    seed = (seed * 1103515245 + 12345) >>> 0;
-    out[i] = (seed & 0x80 ? 0xf0 : 0x70) | ((seed >>> 8) & 0x0f);
-  }
-  return out;
-}
-
-function frames(audio: Buffer): string[] {
-  const out: string[] = [];
-  for (let i = 0; i < audio.length; i += 160) out.push(audio.subarray(i, i + 160).toString("base64"));
-  return out;
-}
-
-function decodedAudio(seen: Seen[]): Buffer {
-  return Buffer.concat(only(seen, "audio").map((a) => Buffer.from(a.payload, "base64")));
-}
+/** xAI's quiet caller audio has its own seed, so it differs from the OpenAI tests' bytes. */
+const quiet = (bytes: number): Buffer => quietMulaw(bytes, 4242);
 
 let fake: FakeOpenAIRealtimeServer | null = null;
 let session: RealtimeSession | null = null;
@@ -149,7 +86,7 @@ describe("xAI Grok voice adapter against the fake (xai dialect)", () => {
     expect(session.inputFormat).toEqual(MULAW_8K);
     expect(session.outputFormat).toEqual(MULAW_8K);
     // The fake rejects a GA-shaped (session.type) update with an error: none may have arrived.
-    await pause(50);
+    await sleep(50);
     expect(only(seen, "error")).toEqual([]);
   });
 
@@ -184,7 +121,7 @@ describe("xAI Grok voice adapter against the fake (xai dialect)", () => {
 
   it("passes caller μ-law through byte for byte", async () => {
     const { server, session } = await connected();
-    const fixture = quietMulaw(160 * 50);
+    const fixture = quiet(160 * 50);
     const payloads = frames(fixture);
     for (const payload of payloads) session.appendAudio(payload);
 
@@ -205,7 +142,7 @@ describe("xAI Grok voice adapter against the fake (xai dialect)", () => {
     const itemId = only(seen, "audio")[0]?.itemId ?? "";
     expect(only(seen, "responseDone")[0]).toEqual({ kind: "responseDone", itemId, status: "completed" });
 
-    for (const payload of frames(Buffer.concat([toneReply("", 400, 300).audio, quietMulaw(8 * 700)]))) session.appendAudio(payload);
+    for (const payload of frames(Buffer.concat([toneReply("", 400, 300).audio, quiet(8 * 700)]))) session.appendAudio(payload);
     await until(() => only(seen, "responseDone").length === 2, "automatic reply");
     expect(only(seen, "speechStarted")).toHaveLength(1);
     expect(only(seen, "transcript").filter((t) => t.role === "caller")).toEqual([
@@ -230,7 +167,7 @@ describe("xAI Grok voice adapter against the fake (xai dialect)", () => {
     expect(undocumentedSent(server)).toEqual([]);
 
     // The caller speaks; the server VAD's next reply is heard again.
-    for (const payload of frames(Buffer.concat([toneReply("", 400, 300).audio, quietMulaw(8 * 700)]))) session.appendAudio(payload);
+    for (const payload of frames(Buffer.concat([toneReply("", 400, 300).audio, quiet(8 * 700)]))) session.appendAudio(payload);
     await until(() => only(seen, "responseDone").length === 2, "next reply");
     expect(only(seen, "audio").length).toBeGreaterThan(heard);
     expect(only(seen, "audio").at(-1)?.itemId).not.toBe(itemId);
@@ -290,7 +227,7 @@ describe("xAI Grok voice adapter against the fake (xai dialect)", () => {
     expect(error?.message).toContain("xAI");
     expect(error?.message).toContain("Voice 'zed' is not available.");
 
-    session.appendAudio(quietMulaw(160).toString("base64"));
+    session.appendAudio(quiet(160).toString("base64"));
     await server.waitForClientEvent("input_audio_buffer.append");
     expect(only(seen, "closed")).toEqual([]);
   });
@@ -301,7 +238,7 @@ describe("xAI Grok voice adapter against the fake (xai dialect)", () => {
     server.dropConnection();
 
     await until(() => only(seen, "closed").length === 1, "closed");
-    await pause(100);
+    await sleep(100);
     expect(seen.map((s) => s.kind)).toEqual(["error", "closed"]);
     const error = only(seen, "error")[0]?.error;
     expect(error?.code).toBe("provider_socket_closed");
@@ -316,7 +253,7 @@ describe("xAI Grok voice adapter against the fake (xai dialect)", () => {
     session.close();
 
     await until(() => only(seen, "closed").length === 1, "closed");
-    await pause(100);
+    await sleep(100);
     expect(seen).toEqual([{ kind: "closed", info: { clean: true, code: 1000, reason: "call ended" } }]);
   });
 });
@@ -346,7 +283,7 @@ describe("xAI Grok voice adapter connect failures", () => {
         code: "provider_connect_timeout",
       });
       expect(performance.now() - started).toBeLessThan(2_000);
-      await pause(50);
+      await sleep(50);
       expect(seen).toEqual([]);
     } finally {
       for (const socket of sockets) socket.destroy();
