@@ -14,6 +14,7 @@ import { FakeConversation, type FakeClientMessage, type FakeServerMessage } from
 import type { FakeAgentReply } from "./elevenlabs/fakeReply.js";
 import type { FakeAudioFormat } from "./elevenlabs/wireAudio.js";
 import { toneReply } from "./elevenlabs/tone.js";
+import { rejectUpgradeWithJson } from "./upgradeRejection.js";
 
 export type { FakeAgentReply } from "./elevenlabs/fakeReply.js";
 export type { FakeClientMessage, FakeServerMessage } from "./elevenlabs/fakeConversation.js";
@@ -64,11 +65,7 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
 }
 
 function rejectUpgrade(socket: Duplex, status: number, statusText: string, message: string): void {
-  const body = JSON.stringify({ detail: { status: statusText.toLowerCase().replace(/ /g, "_"), message } });
-  socket.end(
-    `HTTP/1.1 ${status} ${statusText}\r\nContent-Type: application/json\r\n` +
-      `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-  );
+  rejectUpgradeWithJson(socket, status, statusText, { detail: { status: statusText.toLowerCase().replace(/ /g, "_"), message } });
 }
 
 export class FakeElevenLabsServer {

@@ -14,6 +14,7 @@ import { toneReply } from "./openaiRealtimeServer.js";
 import { CLOSE_INTERNAL_ERROR, FakeLiveSocket, type FakeLiveState } from "./geminiLive/fakeLiveSocket.js";
 import type { FakeLiveReplyScript } from "./geminiLive/liveReply.js";
 import { DEFAULT_PCM_VAD, type PcmVadOptions } from "./geminiLive/pcmEnergyVad.js";
+import { rejectUpgradeWithJson } from "./upgradeRejection.js";
 
 export type { FakeLiveReplyScript } from "./geminiLive/liveReply.js";
 export { mulawToLivePcm } from "./geminiLive/liveReply.js";
@@ -53,11 +54,7 @@ export interface FakeLiveHandshake {
 }
 
 function rejectUpgrade(socket: Duplex, status: number, statusText: string, message: string): void {
-  const body = JSON.stringify({ error: { code: status, message, status: statusText.toUpperCase().replace(/ /g, "_") } });
-  socket.end(
-    `HTTP/1.1 ${status} ${statusText}\r\nContent-Type: application/json\r\n` +
-      `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-  );
+  rejectUpgradeWithJson(socket, status, statusText, { error: { code: status, message, status: statusText.toUpperCase().replace(/ /g, "_") } });
 }
 
 export class FakeGeminiLiveServer {

@@ -14,6 +14,7 @@ import { FakeConnection, type FakeClientEvent, type FakeServerState } from "./op
 import type { FakeReply } from "./openaiRealtime/fakeResponse.js";
 import type { FakeDialect } from "./openaiRealtime/fakeSession.js";
 import { fadedTone } from "./tone.js";
+import { rejectUpgradeWithJson } from "./upgradeRejection.js";
 
 export type { FakeClientEvent } from "./openaiRealtime/fakeConnection.js";
 export type { FakeReply } from "./openaiRealtime/fakeResponse.js";
@@ -68,11 +69,7 @@ export function toneReply(text = DEFAULT_REPLY_TEXT, durationMs = 1_500, hz = 66
 }
 
 function rejectUpgrade(socket: Duplex, status: number, statusText: string, message: string, code: string): void {
-  const body = JSON.stringify({ error: { message, type: "invalid_request_error", code, param: null } });
-  socket.end(
-    `HTTP/1.1 ${status} ${statusText}\r\nContent-Type: application/json\r\n` +
-      `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-  );
+  rejectUpgradeWithJson(socket, status, statusText, { error: { message, type: "invalid_request_error", code, param: null } });
 }
 
 export class FakeOpenAIRealtimeServer {
