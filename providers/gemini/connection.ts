@@ -29,6 +29,34 @@ export interface LiveConnectRequest {
 
 type ConnectionState = "opening" | "open" | "closed";
 
+/** The SDK's socket wrapper, as its (untyped) factory returns it; only `close` is used. */
+interface SdkSocket {
+  close(): void;
+}
+
+interface SdkSocketFactory {
+  create(url: string, headers: Record<string, string>, callbacks: unknown): SdkSocket;
+}
+
+/**
+ * The SDK hands out its socket only once setup completes. A per-connection view of `client.live` whose
+ * socket factory reports the socket as it is made, so an open we give up on (deadline, abort) can be closed.
+ */
+function liveReportingSocket(client: GoogleGenAI, onSocket: (socket: SdkSocket) => void): GoogleGenAI["live"] {
+  const factory = (client.live as unknown as { webSocketFactory: SdkSocketFactory }).webSocketFactory;
+  const live = Object.create(client.live) as GoogleGenAI["live"];
+  const reporting: SdkSocketFactory = {
+    create: (url, headers, callbacks) => {
+      const socket = factory.create(url, headers, callbacks);
+      onSocket(socket);
+      return socket;
+    },
+  };
+  // Shadows the shared client's factory for this connection only (the field is private in the SDK's types).
+  (live as unknown as { webSocketFactory: SdkSocketFactory }).webSocketFactory = reporting;
+  return live;
+}
+
 /** What the SDK hands its callbacks (ws's event objects); only these fields are read. */
 interface CloseLike {
   readonly code?: number;
@@ -121,8 +149,11 @@ export class LiveConnection {
           return;
         }
         this.#state = "closed";
+        // Setup never completed, so the SDK never handed the socket over: close it ourselves.
+        if (this.#sdk === null) closeQuietly(rawSocket);
         reject(error);
       };
+      let rawSocket: SdkSocket | null = null;
       const onAbort = (): void =>
         settle(new ProviderError("provider_connect_failed", "Gemini connect aborted", false, { cause: signal.reason }));
       const timer = setTimeout(
@@ -132,7 +163,8 @@ export class LiveConnection {
       signal.addEventListener("abort", onAbort, { once: true });
       this.#failOpen = settle;
 
-      const pending = request.client.live.connect({
+      const live = liveReportingSocket(request.client, (socket) => (rawSocket = socket));
+      const pending = live.connect({
         model: request.model,
         config: request.config,
         callbacks: {
@@ -196,5 +228,13 @@ export class LiveConnection {
     } catch {
       // Deliberately dropped: a throw here would escape into the socket's emitter.
     }
+  }
+}
+
+function closeQuietly(socket: SdkSocket | null): void {
+  try {
+    socket?.close();
+  } catch {
+    // Deliberately dropped: a socket that never connected has nothing to close, and its events report the rest.
   }
 }

@@ -349,6 +349,8 @@ describe("Gemini Live adapter against the fake Live server (real @google/genai c
     expect(performance.now() - started).toBeLessThan(3_000);
     expect(fake.setups).toHaveLength(1);
     expect(seen).toEqual([]);
+    // The socket the SDK never handed over is closed, not left to the service.
+    await until(() => fake!.connectionCount === 0, "the abandoned socket to close");
   });
 
   it("fails fast with provider_auth_failed on a wrong key", async () => {
