@@ -16,6 +16,8 @@ import { SessionTokens, sessionSecretFrom } from "./sessionToken.js";
 import { ensureBootstrapAdmin, startDatabase, type AgentRow, type StartingDb } from "./storage/index.js";
 import { attachMediaSocket, type MediaSocketServer } from "./twilio/mediaSocket.js";
 import { voiceWebhookRoute } from "./twilio/voiceWebhook.js";
+import { twilioCallbackRoutes } from "./twilio/callbacks.js";
+import type { AppServices } from "./http/services.js";
 
 /** A running Patchbay: what main() and the end-to-end tests hold. */
 export interface RunningServer {
@@ -95,7 +97,9 @@ export async function startServer(config: Config, opts: StartOptions): Promise<R
   let draining = false;
   let media: MediaSocketServer | null = null;
 
+  const services: AppServices = { config, db, log, clock, bus, sessions, calls, providers, tokens };
   const app = await buildApp({
+    services,
     log,
     db,
     providerNames: providers.names,
@@ -111,6 +115,7 @@ export async function startServer(config: Config, opts: StartOptions): Promise<R
         frameFaults: () => ({ ...media?.faults }),
       });
       voiceWebhookRoute(a, { config, db, tokens, providers, sessions, calls, draining: () => draining });
+      twilioCallbackRoutes(a, services);
     },
   });
   media = attachMediaSocket(app.server, { authToken: config.twilio.authToken, publicUrl: config.publicUrl, tokens, calls, log });

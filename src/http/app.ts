@@ -9,8 +9,12 @@ import type { Database } from "../storage/index.js";
 import { requireApiKey } from "./auth.js";
 import { errorHandler } from "./errors.js";
 import { agentRoutes } from "./routes/agents.js";
+import { apiKeyRoutes } from "./routes/apiKeys.js";
 import { callRoutes } from "./routes/calls.js";
+import { outboundRoutes } from "./routes/outbound.js";
 import { phoneNumberRoutes } from "./routes/phoneNumbers.js";
+import { tenantRoutes } from "./routes/tenants.js";
+import type { AppServices } from "./services.js";
 
 export interface AppDeps {
   log: Logger;
@@ -22,6 +26,7 @@ export interface AppDeps {
   server?: Server;
   /** Adds routes that are not behind an API key (health, Twilio webhooks). */
   publicRoutes(app: FastifyInstance): void;
+  services: AppServices;
 }
 
 /** The Fastify control plane: tenant API behind an API key, plus the public routes given. */
@@ -63,6 +68,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     agentRoutes(api, deps.db, deps.providerNames);
     phoneNumberRoutes(api, deps.db);
     callRoutes(api, deps.db);
+    apiKeyRoutes(api, deps.services);
+    tenantRoutes(api, deps.services);
+    outboundRoutes(api, deps.services);
   });
   return app;
 }

@@ -1,10 +1,16 @@
 /** Migrations are listed in code, not scanned from disk, so they run the same from src/ and dist/. */
 import { Migrator, sql, type Kysely, type Migration, type MigrationProvider } from "kysely";
 import { initial } from "./0001_initial.js";
+import { callLogFilters } from "./0002_call_log_filters.js";
+import { tenantTwilio } from "./0003_tenant_twilio.js";
+import { outbound } from "./0004_outbound.js";
 
 // Names sort lexically; kysely applies them in that order and refuses gaps in history.
 const MIGRATIONS: Record<string, Migration> = {
   "0001_initial": initial,
+  "0002_call_log_filters": callLogFilters,
+  "0003_tenant_twilio": tenantTwilio,
+  "0004_outbound": outbound,
 };
 
 const provider: MigrationProvider = {
