@@ -29,6 +29,14 @@ export interface Config {
   readonly elevenlabs: ProviderEnv;
   /** The scripted stand-in voice's script (JSON); undefined means the bundled demo script. */
   readonly scriptedScript: string | undefined;
+  /** Encrypts secrets at rest (tenants' Twilio auth tokens): 32 bytes, hex or base64. */
+  readonly encryptionKey: Buffer | undefined;
+  readonly outbound: {
+    /** Calls a tenant may place per minute. */
+    readonly ratePerMinute: number;
+    /** Outbound calls a tenant may have in progress at once. */
+    readonly maxConcurrent: number;
+  };
 }
 
 export interface ProviderEnv {
@@ -95,6 +103,11 @@ export function loadConfig(env: Env = process.env): Config {
   };
   const xai = { ...provider("XAI", "https://api.x.ai/v1"), realtimeModel: read.string("XAI_REALTIME_MODEL") };
   const gemini = { ...provider("GEMINI", "https://generativelanguage.googleapis.com"), liveModel: read.string("GEMINI_LIVE_MODEL") };
+  const encryptionKey = parseEncryptionKey(read.string("PATCHBAY_ENCRYPTION_KEY"), problems);
+  const outbound = {
+    ratePerMinute: read.int("OUTBOUND_RATE_PER_MINUTE", 30, 1, 10_000),
+    maxConcurrent: read.int("OUTBOUND_MAX_CONCURRENT", 10, 1, 10_000),
+  };
   const rawScript = read.string("SCRIPTED_SCRIPT");
   const scriptedScript = rawScript === undefined ? undefined : path.resolve(rawScript);
   const elevenlabs = provider("ELEVENLABS", "https://api.elevenlabs.io");
@@ -118,7 +131,20 @@ export function loadConfig(env: Env = process.env): Config {
     gemini,
     elevenlabs,
     scriptedScript,
+    encryptionKey,
+    outbound,
   };
+}
+
+/** 32 bytes as 64 hex characters or base64; anything else is a startup error, not a weak key. */
+function parseEncryptionKey(raw: string | undefined, problems: string[]): Buffer | undefined {
+  if (raw === undefined) return undefined;
+  const key = /^[0-9a-fA-F]{64}$/.test(raw) ? Buffer.from(raw, "hex") : Buffer.from(raw, "base64");
+  if (key.length !== 32) {
+    problems.push("PATCHBAY_ENCRYPTION_KEY must be 32 bytes: 64 hex characters or base64 (e.g. `openssl rand -hex 32`)");
+    return undefined;
+  }
+  return key;
 }
 
 function stripSlash(url: string): string {
