@@ -101,6 +101,8 @@ export class CallSession {
   #bargeIns = 0;
   #providerResumptions = 0;
   #endReason: EndReason | null = null;
+  /** Twilio's answering-machine verdict on a call we placed, once it arrives. */
+  #answeredBy: { answered_by: string; detection_ms: number | null } | null = null;
 
   constructor(opts: CallSessionOptions) {
     this.#opts = opts;
@@ -247,6 +249,13 @@ export class CallSession {
     this.#log.info({ trigger, itemId: heard?.itemId, playedMs: heard?.playedMs }, "barge-in");
   }
 
+  /** Twilio's answering-machine verdict (async AMD): kept for the call log; acting on it is the voicemail flow's job. */
+  onAnsweredBy(answeredBy: string, detectionMs: number | null): void {
+    if (this.#phase === "ended") return;
+    this.#answeredBy = { answered_by: answeredBy, detection_ms: detectionMs };
+    this.#log.info({ answeredBy, detectionMs }, "answering machine detection result");
+  }
+
   /** End the call once, for `reason`; finishes the call log. Later calls return the same promise. */
   end(reason: EndReason, detail?: string): Promise<void> {
     if (this.#phase === "ended") return this.#ended;
@@ -283,6 +292,7 @@ export class CallSession {
       end_reason: reason,
       ...(detail ? { end_detail: detail } : {}),
       ...(this.#streamSid !== null ? { stream_sid: this.#streamSid } : {}),
+      ...(this.#answeredBy !== null ? { amd: this.#answeredBy } : {}),
       barge_ins: this.#bargeIns,
       barge_ins_by: { ...this.#bargeInsBy },
       media: {

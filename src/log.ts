@@ -15,6 +15,12 @@ const REDACT = [
   "*.apiKey",
   "*.authToken",
   "*.token",
+  "auth_token",
+  "*.auth_token",
+  "twilio_auth_token_enc",
+  "*.twilio_auth_token_enc",
+  "encryptionKey",
+  "*.encryptionKey",
 ];
 
 export function createLogger(level: LogLevel): Logger {

@@ -1,6 +1,9 @@
 import { PROVIDER_AGENT_DEFAULTS, PROVIDER_AGENT_FIELD_NAMES, type ProviderAgentFields } from "../../providers/agentFields.js";
 import type { ProviderSessionConfig } from "../../providers/types.js";
+import { agentCallSettings } from "../storage/agentSettings.js";
 import type { AgentRow, CallLogRow, JsonObject } from "../storage/index.js";
+import { callInputsFrom, contextBriefing, templateValues } from "./outboundVariables.js";
+import { fillTemplate } from "./template.js";
 
 /** Defaults from the Leadlock reference until these fields are promoted to agent columns. */
 export const VAD_DEFAULTS = Object.freeze({ vad_threshold: 0.65, vad_silence_duration_ms: 500, vad_prefix_padding_ms: 300 });
@@ -41,14 +44,24 @@ function voiceFor(agent: AgentRow, fields: ProviderAgentFields): string {
   }
 }
 
+/** The prompt with `{{name}}` filled and, on a placed call, what is known about the person called. */
+function instructionsFor(prompt: string, values: Record<string, string>, briefing: string | null): string {
+  const filled = fillTemplate(prompt, values);
+  return briefing === null ? filled : `${filled}\n\n${briefing}`;
+}
+
 /** The provider-facing view of an agent for one call. */
 export function providerConfigFor(agent: AgentRow, callLog: CallLogRow): ProviderSessionConfig {
   const outbound = callLog.direction === "outbound";
   const fields = providerAgentFields(agent);
+  // A placed call's log carries the trigger's context and dynamic variables; the agent's defaults fill the rest.
+  const inputs = callInputsFrom(callLog.metadata);
+  const values = templateValues(agentCallSettings(agent.settings ?? {}).variable_definitions, inputs);
+  const greeting = (outbound ? agent.greeting_outbound ?? agent.greeting : agent.greeting) ?? null;
   return {
     callId: callLog.id,
-    instructions: agent.system_prompt,
-    greeting: (outbound ? agent.greeting_outbound ?? agent.greeting : agent.greeting) ?? null,
+    instructions: instructionsFor(agent.system_prompt, values, contextBriefing(inputs.context)),
+    greeting: greeting === null ? null : fillTemplate(greeting, values),
     aiSpeaksFirst: agent.ai_speaks_first,
     voice: voiceFor(agent, fields),
     temperature: agent.temperature,
@@ -61,6 +74,8 @@ export function providerConfigFor(agent: AgentRow, callLog: CallLogRow): Provide
     agent: fields,
     agentFieldsSet: agentFieldsSet(agent),
     variables: {
+      // The call's own facts come last: a variable can't pretend to be the call id or the numbers.
+      ...values,
       call_id: callLog.id,
       direction: callLog.direction,
       // The other party: the caller on inbound calls, the person dialled on outbound ones.

@@ -11,6 +11,8 @@ import {
   OPENAI_VOICES,
 } from "../../providers/agentFields.js";
 import { ELEVENLABS_LANGUAGES } from "../../providers/elevenlabs/index.js";
+import { AGENT_MODES, VOICEMAIL_BEHAVIORS } from "../storage/agentSettings.js";
+import { E164_PATTERN } from "./schemas.js";
 
 /** Also accepts null; an enum must list null itself or ajv rejects it even when the type allows it. */
 function nullable<T extends { type: string; enum?: readonly unknown[] }>(schema: T) {
@@ -70,8 +72,64 @@ export const PROVIDER_FIELD_SCHEMA = {
   elevenlabs_pre_tool_speech: nullable({ type: "boolean" }),
 } as const;
 
+const text = (maxLength: number) => nullable({ type: "string", maxLength });
+const flag = { type: "boolean" } as const;
+/** Tool and variable names reach the model and `{{name}}` templates: keep them identifiers. */
+export const IDENTIFIER_PATTERN = "^[A-Za-z_][A-Za-z0-9_]{0,63}$";
+const identifier = { type: "string", pattern: IDENTIFIER_PATTERN } as const;
+
+/** How the agent handles a call beyond its voice (see storage/agentSettings.ts); item defaults fill omitted keys. */
+export const CALL_FIELD_SCHEMA = {
+  timezone: { type: "string", minLength: 1, maxLength: 64, description: "IANA time zone, e.g. America/New_York" },
+  business_name: text(200),
+  industry: text(200),
+  agent_mode: oneOf(AGENT_MODES),
+  ai_speaks_first_outbound: flag,
+  enable_recording_disclosure: flag,
+  amd_enabled: flag,
+  amd_voicemail_behavior: oneOf(VOICEMAIL_BEHAVIORS),
+  amd_voicemail_message: text(2000),
+  amd_voicemail_audio_url: { ...text(2048), description: "https URL on a public host" },
+  transfer_targets: nullable({
+    type: "array",
+    maxItems: 20,
+    items: {
+      type: "object",
+      required: ["name", "number"],
+      additionalProperties: false,
+      properties: {
+        name: { type: "string", minLength: 1, maxLength: 100 },
+        number: { type: "string", pattern: E164_PATTERN, description: "E.164, e.g. +14155550100" },
+        reason: { ...text(500), default: null },
+      },
+    },
+  }),
+  whisper_enabled: flag,
+  tools_enabled: nullable({ type: "array", maxItems: 50, uniqueItems: true, items: identifier }),
+  // Keys are tool names (checked in agentRules.ts: OpenAPI 3.0 has no propertyNames).
+  tool_instructions: nullable({ type: "object", maxProperties: 50, additionalProperties: { type: "string", maxLength: 2000 } }),
+  max_call_duration_minutes: { type: "integer", minimum: 0, maximum: 180, description: "0 = no limit" },
+  max_silence_seconds: { type: "integer", minimum: 0, maximum: 600, description: "0 = no limit" },
+  variable_definitions: nullable({
+    type: "array",
+    maxItems: 50,
+    items: {
+      type: "object",
+      required: ["name"],
+      additionalProperties: false,
+      properties: {
+        name: identifier,
+        description: { ...text(500), default: null },
+        required: { type: "boolean", default: false },
+        default_value: { ...text(2000), default: null },
+      },
+    },
+  }),
+} as const;
+
 /** Fields kept in the agent's `settings` until they are promoted to columns (openai_voice already is). */
 export const SETTINGS_FIELDS: readonly string[] = [
   ...Object.keys(VAD_FIELD_SCHEMA),
   ...Object.keys(PROVIDER_FIELD_SCHEMA).filter((name) => name !== "openai_voice"),
+  ...Object.keys(CALL_FIELD_SCHEMA),
 ];

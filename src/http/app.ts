@@ -7,7 +7,8 @@ import type { Kysely } from "kysely";
 import type { Logger } from "../log.js";
 import type { Database } from "../storage/index.js";
 import { requireApiKey } from "./auth.js";
-import { errorHandler } from "./errors.js";
+import { errorHandler, notFoundHandler } from "./errors.js";
+import { echoRequestId, genReqId } from "./requestId.js";
 import { agentRoutes } from "./routes/agents.js";
 import { apiKeyRoutes } from "./routes/apiKeys.js";
 import { callRoutes } from "./routes/calls.js";
@@ -38,13 +39,18 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     ...(deps.server ? { serverFactory: () => deps.server! } : {}),
     bodyLimit: 1024 * 1024,
     ajv: { customOptions: { allErrors: true, coerceTypes: "array", removeAdditional: false } },
+    genReqId,
+    // Bad URLs are answered before any hook runs; route them through the one error shape too.
+    frameworkErrors: errorHandler,
   });
+  app.addHook("onRequest", echoRequestId);
   app.decorateRequest("principal", null);
   app.addHook("onRequest", async (req) => {
     const url = req.routeOptions.url ?? "";
     if (url !== "/health" && !url.startsWith("/docs")) await deps.ready;
   });
   app.setErrorHandler(errorHandler);
+  app.setNotFoundHandler(notFoundHandler);
   await app.register(formbody);
   await app.register(swagger, {
     openapi: {
@@ -67,7 +73,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     api.addHook("onRequest", requireApiKey(deps.db));
     agentRoutes(api, deps.db, deps.providerNames);
     phoneNumberRoutes(api, deps.db);
-    callRoutes(api, deps.db);
+    callRoutes(api, deps.services);
     apiKeyRoutes(api, deps.services);
     tenantRoutes(api, deps.services);
     outboundRoutes(api, deps.services);

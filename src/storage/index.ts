@@ -6,9 +6,20 @@ export { StorageError, NotFoundError, ConflictError, type StorageErrorCode } fro
 export type * from "./schema.js";
 export { CALL_DIRECTIONS } from "./schema.js";
 export type { Queryable } from "./repos/shared.js";
-export { createTenant, getTenant } from "./repos/tenants.js";
+export { agentCallSettings, AGENT_CALL_DEFAULTS, AGENT_CALL_FIELD_NAMES, AGENT_MODES, VOICEMAIL_BEHAVIORS, type AgentCallSettings, type AgentMode, type VoicemailBehavior, type TransferTarget, type VariableDefinition } from "./agentSettings.js";
+export { createTenant, getTenant, listTenants, toTenantResponse, type Tenant, type TenantResponse } from "./repos/tenants.js";
+export {
+  setTenantTwilio,
+  getTenantTwilioSid,
+  getSealedTenantTwilio,
+  openTenantTwilioToken,
+  clearTenantTwilio,
+  type TenantTwilioCredentials,
+} from "./repos/tenantTwilio.js";
 export {
   createApiKey,
+  createTenantWithKey,
+  getApiKey,
   findByKey,
   listApiKeys,
   revokeApiKey,
@@ -26,7 +37,11 @@ export {
   updateAgent,
   toggleAgent,
   deleteAgent,
+  duplicateAgent,
+  listAgentsWithPhoneCount,
+  getAgentWithPhoneCount,
   toAgentResponse,
+  type AgentWithPhoneCount,
   type AgentInput,
   type AgentPatch,
   type AgentResponse,
@@ -34,6 +49,7 @@ export {
 export {
   createPhoneNumber,
   listPhoneNumbers,
+  listAgentPhoneNumbers,
   getPhoneNumber,
   updatePhoneNumber,
   deletePhoneNumber,
@@ -48,6 +64,7 @@ export {
   getCallLog,
   findCallLogByCallSid,
   listCallLogs,
+  batchCallLogs,
   updateCallLog,
   finishCallLog,
   markCallInProgress,
@@ -57,5 +74,23 @@ export {
   type CallLogPatch,
   type CallLogFinish,
   type CallLogFilters,
+  type CallLogMatch,
   type CallLogResponse,
 } from "./repos/callLogs.js";
+export {
+  PENDING_SID_PREFIX,
+  TWILIO_CALL_STATUSES,
+  TWILIO_TERMINAL_STATUSES,
+  isTerminalStatus,
+  createOutboundCallLog,
+  countLiveOutbound,
+  recordPlacedCallSid,
+  failPlacedCall,
+  claimPlacedCall,
+  applyCallStatus,
+  recordRecording,
+  recordAnsweredBy,
+  type TwilioCallStatus,
+  type StatusUpdate,
+  type StatusResult,
+} from "./repos/callLogUpdates.js";

@@ -23,6 +23,12 @@ export type { TranscriptRole } from "../../providers/types.js";
 export interface TenantsTable {
   id: Generated<string>;
   name: string;
+  /** The bootstrap tenant: its admin keys manage other tenants. At most one. */
+  is_platform: Defaulted<boolean>;
+  /** The tenant's own Twilio account; both null when it uses the environment's. */
+  twilio_account_sid: string | null;
+  /** The auth token sealed by secretBox under PATCHBAY_ENCRYPTION_KEY; never the token itself. */
+  twilio_auth_token_enc: string | null;
   created_at: CreatedAt;
 }
 

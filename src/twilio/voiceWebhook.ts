@@ -1,18 +1,24 @@
-import type { FastifyInstance, FastifyReply } from "fastify";
+import type { FastifyBaseLogger, FastifyInstance, FastifyReply } from "fastify";
 import type { Kysely } from "kysely";
 import type { Config } from "../config.js";
 import type { CallFactory, ProviderRegistry } from "../calls/callFactory.js";
+import { errorResponseSchema } from "../http/errors.js";
 import type { SessionTokens } from "../sessionToken.js";
 import type { SessionRegistry } from "../../sessions/index.js";
 import {
+  claimPlacedCall,
   ConflictError,
   createCallLog,
   findActiveByNumber,
   findCallLogByCallSid,
+  finishCallLog,
+  getAgent,
   getTenant,
+  type CallLogRow,
   type Database,
 } from "../storage/index.js";
-import { checkTwilioSignature, mediaStreamUrl } from "./signature.js";
+import { mediaStreamUrl } from "./signature.js";
+import { checkTenantSignature } from "./tenantSignature.js";
 import { connectStreamTwiml, sayAndHangupTwiml } from "./twiml.js";
 
 export interface VoiceWebhookDeps {
@@ -43,21 +49,28 @@ function sendTwiml(reply: FastifyReply, xml: string): FastifyReply {
 
 /** `POST /webhooks/twilio/:tenantId/voice`: answer a call with a media stream to its agent. */
 export function voiceWebhookRoute(app: FastifyInstance, deps: VoiceWebhookDeps): void {
-  const { config, db } = deps;
-  app.post<{ Params: { tenantId: string }; Body: VoiceParams }>(
+  const { db } = deps;
+  app.post<{ Params: { tenantId: string }; Querystring: { call_id?: string }; Body: VoiceParams }>(
     "/webhooks/twilio/:tenantId/voice",
-    { schema: { tags: ["twilio"] } },
+    {
+      schema: {
+        tags: ["twilio"],
+        summary: "Twilio voice webhook",
+        description: "Answers a call with a media stream to its agent. Calls we place carry ?call_id= naming their call log.",
+        querystring: { type: "object", properties: { call_id: { type: "string", description: "The placed call's log (outbound calls)" } } },
+        response: {
+          200: { description: "TwiML: a media stream to the agent, or an apology and hang-up", content: { "text/xml": { schema: { type: "string" } } } },
+          403: { description: "X-Twilio-Signature missing or wrong", content: { "application/json": { schema: errorResponseSchema } } },
+        },
+      },
+    },
     async (req, reply) => {
       const params = req.body ?? {};
-      const check = checkTwilioSignature(
-        config.twilio.authToken,
-        req.headers["x-twilio-signature"],
-        config.publicUrl + req.url,
-        params,
-      );
+      // Signed with the auth token of the tenant's own Twilio account when it has one.
+      const check = await checkTenantSignature(deps, req, req.params.tenantId);
       if (!check.ok) {
         req.log.warn({ reason: check.reason }, "voice webhook refused: bad Twilio signature");
-        return reply.code(403).send({ error: "forbidden", message: check.reason });
+        return reply.code(403).send({ error: "forbidden", message: check.reason, request_id: req.id });
       }
       // A 5xx makes Twilio try the number's fallback URL (another instance) instead of a dying one.
       if (deps.draining()) {
@@ -78,6 +91,13 @@ export function voiceWebhookRoute(app: FastifyInstance, deps: VoiceWebhookDeps):
         return sendTwiml(reply, sayAndHangupTwiml(SORRY.provider_unavailable));
       }
       const direction = params.Direction?.startsWith("outbound") ? "outbound" : "inbound";
+
+      // A call we placed: its log was written at placement; the first delivery of this webhook claims it.
+      const callId = req.query.call_id;
+      if (direction === "outbound" && callId !== undefined) {
+        const placed = await claimPlacedCall(db, tenantId, callId, callSid, new Date());
+        if (placed !== null) return sendTwiml(reply, await answerPlacedCall(deps, req.log, tenantId, placed));
+      }
 
       // Twilio retries a webhook that timed out: answer the same call again instead of starting another.
       const existing = await findCallLogByCallSid(db, tenantId, callSid);
@@ -126,6 +146,27 @@ export function voiceWebhookRoute(app: FastifyInstance, deps: VoiceWebhookDeps):
       return sendTwiml(reply, streamTwiml(deps, tenantId, callLog.id, callSid));
     },
   );
+}
+
+/** The first voice webhook of a call we placed: start its session with the agent it was placed for. */
+async function answerPlacedCall(
+  deps: VoiceWebhookDeps,
+  log: FastifyBaseLogger,
+  tenantId: string,
+  placed: CallLogRow,
+): Promise<string> {
+  const agent = placed.agent_id === null ? null : await getAgent(deps.db, tenantId, placed.agent_id);
+  const provider = agent ? deps.providers.get(agent.voice_provider) : undefined;
+  if (agent === null || !agent.is_active || provider === undefined) {
+    // Deactivated (or its provider removed) between placing the call and the answer.
+    const reason: Rejection = agent === null || !agent.is_active ? "agent_inactive" : "provider_unavailable";
+    await finishCallLog(deps.db, tenantId, placed.id, { status: "failed", endedAt: new Date(), durationSeconds: 0, transcript: [], metadata: { end_reason: reason } });
+    log.warn({ callId: placed.id, callSid: placed.twilio_call_sid, reason }, "placed call rejected at answer");
+    return sayAndHangupTwiml(SORRY[reason]);
+  }
+  deps.calls.start(tenantId, placed, agent, provider);
+  log.info({ callId: placed.id, callSid: placed.twilio_call_sid, agentId: agent.id }, "placed call answered");
+  return streamTwiml(deps, tenantId, placed.id, placed.twilio_call_sid);
 }
 
 /** A retried webhook: a call still in progress streams again (any instance can resume it); a finished one hangs up. */

@@ -1,13 +1,21 @@
-import { createHash } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
+  ConflictError,
   createApiKey,
   createTenant,
+  createTenantWithKey,
+  getSealedTenantTwilio,
+  getTenant,
   ensureBootstrapAdmin,
   findByKey,
   listApiKeys,
   NotFoundError,
   revokeApiKey,
+  clearTenantTwilio,
+  getTenantTwilioSid,
+  openTenantTwilioToken,
+  setTenantTwilio,
   toApiKeyResponse,
   type Db,
 } from "../../src/storage/index.js";
@@ -28,7 +36,8 @@ describe.each(storageBackends)("api keys on $kind", (backend) => {
   it("bootstraps one admin key, generated once and reused on restart", async () => {
     const first = await ensureBootstrapAdmin(store.db, undefined);
     expect(first.generatedKey).toMatch(/^pb_[A-Za-z0-9_-]{43}$/);
-    expect(await findByKey(store.db, first.generatedKey ?? "")).toMatchObject({ tenantId: first.tenantId, isAdmin: true });
+    expect(await findByKey(store.db, first.generatedKey ?? "")).toMatchObject({ tenantId: first.tenantId, isAdmin: true, isPlatformAdmin: true });
+    expect((await getTenant(store.db, first.tenantId))?.is_platform).toBe(true);
 
     const again = await ensureBootstrapAdmin(store.db, undefined);
     expect(again).toEqual({ tenantId: first.tenantId });
@@ -65,7 +74,7 @@ describe.each(storageBackends)("api keys on $kind", (backend) => {
     const tenant = await createTenant(store.db, "acme");
     const { record, key } = await createApiKey(store.db, tenant.id, { name: "app", isAdmin: false });
     expect(record.last_used_at).toBeNull();
-    expect(await findByKey(store.db, key)).toEqual({ tenantId: tenant.id, keyId: record.id, isAdmin: false });
+    expect(await findByKey(store.db, key)).toEqual({ tenantId: tenant.id, keyId: record.id, isAdmin: false, isPlatformAdmin: false });
     const [after] = await listApiKeys(store.db, tenant.id);
     expect(after?.last_used_at).toBeInstanceOf(Date);
   });
@@ -89,5 +98,50 @@ describe.each(storageBackends)("api keys on $kind", (backend) => {
     expect(await listApiKeys(store.db, b.id)).toEqual([]);
     await expect(createApiKey(store.db, "00000000-0000-4000-8000-000000000000", { name: "x" })).rejects.toBeInstanceOf(NotFoundError);
     await expect(createApiKey(store.db, "not-a-uuid", { name: "x" })).rejects.toBeInstanceOf(NotFoundError);
+  });
+
+  it("makes another tenant's admin key an admin of that tenant only, never of the platform", async () => {
+    const { tenant, record, key } = await createTenantWithKey(store.db, "agency");
+    expect(tenant.is_platform).toBe(false);
+    expect(record.is_admin).toBe(true);
+    expect(await findByKey(store.db, key)).toEqual({ tenantId: tenant.id, keyId: record.id, isAdmin: true, isPlatformAdmin: false });
+    // Naming that key as PATCHBAY_ADMIN_KEY must not promote its tenant.
+    await expect(ensureBootstrapAdmin(store.db, key)).rejects.toThrow(/already in use/);
+    expect((await getTenant(store.db, tenant.id))?.is_platform).toBe(false);
+  });
+
+  it("refuses to revoke a tenant's last active admin key, also when two race", async () => {
+    const { tenant, record } = await createTenantWithKey(store.db, "solo");
+    await expect(revokeApiKey(store.db, tenant.id, record.id)).rejects.toBeInstanceOf(ConflictError);
+    const second = await createApiKey(store.db, tenant.id, { name: "second admin", isAdmin: true });
+    const results = await Promise.allSettled([revokeApiKey(store.db, tenant.id, record.id), revokeApiKey(store.db, tenant.id, second.record.id)]);
+    expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(1);
+    expect(results.filter((r) => r.status === "rejected" && r.reason instanceof ConflictError)).toHaveLength(1);
+    // Non-admin keys and already-revoked keys are never the last admin.
+    const plain = await createApiKey(store.db, tenant.id, { name: "plain" });
+    expect((await revokeApiKey(store.db, tenant.id, plain.record.id)).revoked_at).toBeInstanceOf(Date);
+    const revoked = results.find((r) => r.status === "fulfilled");
+    if (revoked?.status === "fulfilled") expect((await revokeApiKey(store.db, tenant.id, revoked.value.id)).revoked_at).toEqual(revoked.value.revoked_at);
+  });
+
+  it("stores a tenant's Twilio auth token sealed, bound to that tenant", async () => {
+    const encryptionKey = randomBytes(32);
+    const a = await createTenant(store.db, "twilio-a");
+    const b = await createTenant(store.db, "twilio-b");
+    const creds = { accountSid: `AC${"1".repeat(32)}`, authToken: "f".repeat(32) };
+    expect(await setTenantTwilio(store.db, encryptionKey, a.id, creds)).toBe(true);
+    const raw = await store.db.selectFrom("tenants").selectAll().where("id", "=", a.id).executeTakeFirstOrThrow();
+    expect(JSON.stringify(raw)).not.toContain(creds.authToken);
+    expect(raw.twilio_account_sid).toBe(creds.accountSid);
+    expect(Object.keys((await getTenant(store.db, a.id)) ?? {})).toEqual(["id", "name", "is_platform", "created_at"]);
+    const sealed = await getSealedTenantTwilio(store.db, a.id);
+    expect(openTenantTwilioToken(encryptionKey, a.id, sealed?.sealedToken ?? "")).toBe(creds.authToken);
+    // Copied onto another tenant's row, the sealed token no longer opens.
+    expect(() => openTenantTwilioToken(encryptionKey, b.id, sealed?.sealedToken ?? "")).toThrow(/authentication/);
+    expect(await getTenantTwilioSid(store.db, b.id)).toBeNull();
+    expect(await clearTenantTwilio(store.db, a.id)).toBe(true);
+    expect(await clearTenantTwilio(store.db, a.id)).toBe(false);
+    expect(await getSealedTenantTwilio(store.db, a.id)).toBeNull();
+    expect(await setTenantTwilio(store.db, encryptionKey, "00000000-0000-4000-8000-000000000000", creds)).toBe(false);
   });
 });

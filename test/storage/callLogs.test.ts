@@ -1,5 +1,7 @@
+import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
+  batchCallLogs,
   ConflictError,
   createAgent,
   createCallLog,
@@ -13,6 +15,7 @@ import {
   toCallLogResponse,
   updateCallLog,
   type CallLogInput,
+  type CallLogMatch,
   type Db,
   type TranscriptEntry,
 } from "../../src/storage/index.js";
@@ -181,5 +184,74 @@ describe.each(storageBackends)("call logs on $kind", (backend) => {
     const combined = await listCallLogs(store.db, tenant.id, { limit: 50, offset: 0, agentId: agent.id, direction: "inbound", status: "completed" });
     expect(combined.calls.map((c) => c.id)).toEqual([ids[2], ids[0]]);
     expect(await listCallLogs(store.db, tenant.id, { limit: 50, offset: 0, agentId: "nope" })).toEqual({ calls: [], total: 0 });
+  });
+
+  it("filters on started_at bounds: from inclusive, to inclusive, before exclusive", async () => {
+    const tenant = await createTenant(store.db, "dates");
+    const at = (iso: string) => createCallLog(store.db, tenant.id, inbound({ started_at: iso }));
+    const may31 = await at("2025-05-31T23:59:59.999Z");
+    const jun1 = await at("2025-06-01T00:00:00Z");
+    const jun1noon = await at("2025-06-01T12:00:00Z");
+    const jun2 = await at("2025-06-02T00:00:00Z");
+    const ids = async (match: CallLogMatch) => (await listCallLogs(store.db, tenant.id, { ...match, limit: 50, offset: 0 })).calls.map((c) => c.id);
+
+    expect(await ids({ startedFrom: new Date("2025-06-01T00:00:00Z") })).toEqual([jun2.id, jun1noon.id, jun1.id]);
+    expect(await ids({ startedTo: new Date("2025-06-01T12:00:00Z") })).toEqual([jun1noon.id, jun1.id, may31.id]);
+    expect(await ids({ startedFrom: new Date("2025-06-01T00:00:00Z"), startedBefore: new Date("2025-06-02T00:00:00Z") })).toEqual([
+      jun1noon.id,
+      jun1.id,
+    ]);
+  });
+
+  it("exports in keyset batches that cover every row once, ties and microseconds included", async () => {
+    const tenant = await createTenant(store.db, "keyset");
+    const other = await createTenant(store.db, "keyset-other");
+    // Three rows share a timestamp (the id breaks the tie); two differ only below the millisecond,
+    // which a cursor kept as a JS Date would round together and skip.
+    const stamps = [
+      "2025-06-01 12:00:00+00",
+      "2025-06-01 12:00:00+00",
+      "2025-06-01 12:00:00+00",
+      "2025-06-01 12:00:00.000100+00",
+      "2025-06-01 12:00:00.000200+00",
+      "2025-06-01 11:00:00+00",
+      "2025-06-01 13:00:00+00",
+    ];
+    for (const started_at of stamps) await createCallLog(store.db, tenant.id, inbound({ started_at, status: "completed" }));
+    await createCallLog(store.db, other.id, inbound({ started_at: "2025-06-01 12:30:00+00" }));
+    const expected = (await listCallLogs(store.db, tenant.id, { limit: 50, offset: 0 })).calls.map((c) => c.id);
+    expect(expected).toHaveLength(stamps.length);
+
+    for (const size of [1, 2, 3, 7, 100]) {
+      const batches: string[][] = [];
+      for await (const batch of batchCallLogs(store.db, tenant.id, {}, size)) {
+        expect(batch.length).toBeLessThanOrEqual(size);
+        batches.push(batch.map((c) => c.id));
+      }
+      expect(batches.flat(), `batch size ${size}`).toEqual(expected);
+    }
+    const first = await batchCallLogs(store.db, tenant.id, {}, 50).next();
+    expect(first.value?.[0]).not.toHaveProperty("cursor_started_at");
+    const filtered: string[] = [];
+    for await (const batch of batchCallLogs(store.db, tenant.id, { startedTo: new Date("2025-06-01T12:00:00Z") }, 2)) filtered.push(...batch.map((c) => c.id));
+    expect(filtered).toEqual(expected.slice(-4));
+    const none: unknown[] = [];
+    for await (const batch of batchCallLogs(store.db, tenant.id, { agentId: "not-a-uuid" }, 2)) none.push(batch);
+    expect(none).toEqual([]);
+  });
+
+  it("has the indexes that serve the list and export filters", async () => {
+    const { rows } = await sql<{ indexname: string; indexdef: string }>`
+      select indexname, indexdef from pg_indexes where tablename = 'call_logs' and schemaname = current_schema()`.execute(store.db);
+    const names = rows.map((r) => r.indexname);
+    expect(names).toEqual(
+      expect.arrayContaining([
+        "call_logs_tenant_started_id_idx",
+        "call_logs_agent_started_id_idx",
+        "call_logs_tenant_status_started_id_idx",
+        "call_logs_phone_number_idx",
+      ]),
+    );
+    expect(names).not.toContain("call_logs_tenant_started_idx");
   });
 });

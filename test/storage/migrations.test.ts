@@ -20,7 +20,9 @@ describe("migrations on embedded PGlite", () => {
     const log = vi.fn();
     const first = await openDatabase({ dataDir, log });
     expect(first.kind).toBe("pglite");
-    expect(log).toHaveBeenCalledWith("storage: migrations applied", { migrations: ["0001_initial"] });
+    expect(log).toHaveBeenCalledWith("storage: migrations applied", {
+      migrations: ["0001_initial", "0002_call_log_filters", "0003_tenant_twilio", "0004_outbound"],
+    });
     const tenant = await createTenant(first.db, "acme");
     await first.close();
 

@@ -1,79 +1,132 @@
 import type { FastifyInstance } from "fastify";
 import type { Kysely } from "kysely";
-import { PROVIDER_AGENT_DEFAULTS, XAI_VOICES } from "../../../providers/agentFields.js";
+import { PROVIDER_AGENT_DEFAULTS } from "../../../providers/agentFields.js";
 import { VAD_DEFAULTS } from "../../calls/providerConfig.js";
-import { createAgent, getAgent, listAgents, toAgentResponse, type AgentInput, type AgentRow, type Database } from "../../storage/index.js";
-import { PROVIDER_FIELD_SCHEMA, SETTINGS_FIELDS, VAD_FIELD_SCHEMA } from "../agentFieldsSchema.js";
+import {
+  AGENT_CALL_DEFAULTS,
+  createAgent,
+  deleteAgent,
+  duplicateAgent,
+  getAgent,
+  getAgentWithPhoneCount,
+  listAgentsWithPhoneCount,
+  toAgentResponse,
+  toggleAgent,
+  updateAgent,
+  type AgentInput,
+  type AgentRow,
+  type Database,
+} from "../../storage/index.js";
+import { SETTINGS_FIELDS } from "../agentFieldsSchema.js";
+import { checkAgentRules } from "../agentRules.js";
+import { agentCreateSchema, agentErrorResponses, agentIdParams, agentPatchSchema, agentResponses } from "../agentSchemas.js";
 import { tenantOf } from "../auth.js";
-import { notFound, unprocessable } from "../errors.js";
-import { idParams } from "../schemas.js";
+import { notFound } from "../errors.js";
+import { rejectCoercibleTypes } from "../strictBody.js";
 
-function agentCreateSchema(providerNames: readonly string[]) {
-  return {
-    type: "object",
-    required: ["name", "system_prompt"],
-    additionalProperties: false,
-    properties: {
-      name: { type: "string", minLength: 1, maxLength: 200 },
-      system_prompt: { type: "string", minLength: 1, maxLength: 100_000 },
-      greeting: { type: ["string", "null"], maxLength: 2000 },
-      greeting_outbound: { type: ["string", "null"], maxLength: 2000 },
-      voice_provider: { type: "string", enum: [...providerNames] },
-      voice: { type: "string", minLength: 1, maxLength: 100 },
-      temperature: { type: "number", minimum: 0, maximum: 2 },
-      ai_speaks_first: { type: "boolean" },
-      is_active: { type: "boolean" },
-      ...VAD_FIELD_SCHEMA,
-      ...PROVIDER_FIELD_SCHEMA,
-    },
-  } as const;
-}
-
-type AgentBody = Omit<AgentInput, "settings"> & Record<string, unknown>;
+type AgentBody = Record<string, unknown>;
+type IdParams = { Params: { id: string } };
 
 /** Splits a validated body into columns and the settings that aren't columns yet. */
-function agentInput(body: AgentBody): AgentInput {
+function agentInput(body: AgentBody): Omit<AgentInput, "name"> {
   const settings: Record<string, unknown> = {};
   const columns: Record<string, unknown> = {};
   for (const [name, value] of Object.entries(body)) {
     if (SETTINGS_FIELDS.includes(name)) settings[name] = value;
     else columns[name] = value;
   }
-  return { ...(columns as unknown as AgentInput), settings };
+  return { ...(columns as Omit<AgentInput, "name" | "settings">), ...(Object.keys(settings).length > 0 ? { settings } : {}) };
 }
 
-/** Rules across fields that JSON Schema can't say: a provider's required settings. */
-function checkProviderRequirements(body: AgentBody): void {
-  // xAI rejects an unknown voice at session setup, which would fail every call: catch it here.
-  if (body.voice_provider === "xai" && typeof body.voice === "string" && !(XAI_VOICES as readonly string[]).includes(body.voice)) {
-    throw unprocessable(["body", "voice"], `must be one of the xAI voices: ${XAI_VOICES.join(", ")}`, "enum");
-  }
-  if (body.voice_provider === "elevenlabs" && (body.elevenlabs_agent_id === undefined || body.elevenlabs_agent_id === null)) {
-    throw unprocessable(["body", "elevenlabs_agent_id"], "required when voice_provider is elevenlabs (the ElevenLabs agent to talk through)", "missing");
-  }
-}
-
-/** The stored agent with every provider field it hasn't set shown at its default. */
-function agentResponse(row: AgentRow): Record<string, unknown> {
-  return { ...PROVIDER_AGENT_DEFAULTS, ...VAD_DEFAULTS, ...toAgentResponse(row) };
+/** The stored agent with every field it hasn't set shown at its default. */
+function agentResponse(row: AgentRow & { phone_count?: number }): Record<string, unknown> {
+  return { ...PROVIDER_AGENT_DEFAULTS, ...VAD_DEFAULTS, ...AGENT_CALL_DEFAULTS, ...toAgentResponse(row), phone_count: row.phone_count ?? 0 };
 }
 
 export function agentRoutes(app: FastifyInstance, db: Kysely<Database>, providerNames: readonly string[]): void {
-  app.post<{ Body: AgentBody }>("/agents", { schema: { tags: ["agents"], body: agentCreateSchema(providerNames) } }, async (req, reply) => {
-    checkProviderRequirements(req.body);
-    const agent = await createAgent(db, tenantOf(req), agentInput(req.body));
-    return reply.code(201).send(agentResponse(agent));
-  });
+  const createSchema = agentCreateSchema(providerNames);
+  const patchSchema = agentPatchSchema(providerNames);
+  const { agent, list } = agentResponses(providerNames);
+  const tags = ["agents"];
+  const params = agentIdParams;
 
-  app.get("/agents", { schema: { tags: ["agents"] } }, async (req) => {
-    const agents = await listAgents(db, tenantOf(req));
+  app.get("/agents", { schema: { tags, summary: "List agents", response: { 200: list, ...agentErrorResponses } } }, async (req) => {
+    const agents = await listAgentsWithPhoneCount(db, tenantOf(req));
     return { agents: agents.map(agentResponse), total: agents.length };
   });
 
-  app.get<{ Params: { id: string } }>("/agents/:id", { schema: { tags: ["agents"], params: idParams } }, async (req) => {
+  app.post<{ Body: AgentBody }>(
+    "/agents",
+    {
+      schema: { tags, summary: "Create an agent", body: createSchema, response: { 201: agent, ...agentErrorResponses } },
+      preValidation: rejectCoercibleTypes(createSchema),
+    },
+    async (req, reply) => {
+      checkAgentRules(req.body);
+      const row = await createAgent(db, tenantOf(req), { ...agentInput(req.body), name: req.body.name as string });
+      return reply.code(201).send(agentResponse(row));
+    },
+  );
+
+  app.get<IdParams>("/agents/:id", { schema: { tags, summary: "Get an agent", params, response: { 200: agent, ...agentErrorResponses } } }, async (req) => {
     // Storage answers null for another tenant's id and for ids that aren't UUIDs alike.
-    const agent = await getAgent(db, tenantOf(req), req.params.id);
-    if (agent === null) throw notFound("agent");
-    return agentResponse(agent);
+    const row = await getAgentWithPhoneCount(db, tenantOf(req), req.params.id);
+    if (row === null) throw notFound("agent");
+    return agentResponse(row);
   });
+
+  app.patch<IdParams & { Body: AgentBody }>(
+    "/agents/:id",
+    {
+      schema: { tags, summary: "Update an agent: any subset of its fields", params, body: patchSchema, response: { 200: agent, ...agentErrorResponses } },
+      preValidation: rejectCoercibleTypes(patchSchema),
+    },
+    async (req) => {
+      const tenantId = tenantOf(req);
+      // Locked read, check, write: a concurrent PATCH cannot slip in between and break a cross-field rule.
+      const row = await db.transaction().execute(async (trx) => {
+        const current = await getAgent(trx, tenantId, req.params.id, { forUpdate: true });
+        if (current === null) throw notFound("agent");
+        checkAgentRules({ ...agentResponse(current), ...req.body });
+        return updateAgent(trx, tenantId, current.id, agentInput(req.body));
+      });
+      return agentResponse(row);
+    },
+  );
+
+  app.delete<IdParams>(
+    "/agents/:id",
+    {
+      schema: {
+        tags,
+        summary: "Delete an agent; its phone numbers stay, unassigned",
+        params,
+        response: { 204: { description: "Deleted", type: "null" }, ...agentErrorResponses },
+      },
+    },
+    async (req, reply) => {
+      // Storage's NotFoundError (another tenant's id, a malformed one) is the error handler's 404.
+      await deleteAgent(db, tenantOf(req), req.params.id);
+      return reply.code(204).send();
+    },
+  );
+
+  app.post<IdParams>(
+    "/agents/:id/toggle",
+    { schema: { tags, summary: "Flip an agent's is_active", params, response: { 200: agent, ...agentErrorResponses } } },
+    async (req) => agentResponse(await toggleAgent(db, tenantOf(req), req.params.id)),
+  );
+
+  app.post<IdParams>(
+    "/agents/:id/duplicate",
+    {
+      schema: {
+        tags,
+        summary: 'Copy an agent as "<name> (Copy)", inactive, without phone numbers',
+        params,
+        response: { 201: agent, ...agentErrorResponses },
+      },
+    },
+    async (req, reply) => reply.code(201).send(agentResponse(await duplicateAgent(db, tenantOf(req), req.params.id))),
+  );
 }

@@ -1,7 +1,7 @@
 /** Agents: a voice persona and its settings, always read and written within one tenant. */
-import { sql } from "kysely";
+import { sql, type ExpressionBuilder } from "kysely";
 import { isForeignKeyViolation, NotFoundError } from "../errors.js";
-import type { AgentRow, JsonValue } from "../schema.js";
+import type { AgentRow, Database, JsonValue } from "../schema.js";
 import { isUuid, toIso, type Queryable } from "./shared.js";
 
 /** Agent fields as the API names them; `settings` holds fields not yet promoted to columns. */
@@ -38,6 +38,20 @@ export interface AgentResponse {
   is_active: boolean;
   created_at: string;
   updated_at: string;
+}
+
+/** An agent with the number of phone numbers routed to it. */
+export type AgentWithPhoneCount = AgentRow & { phone_count: number };
+
+/** Numbers routed to the agent; a number can only be routed to an agent of its own tenant. */
+function phoneCount(eb: ExpressionBuilder<Database, "agents">) {
+  return eb
+    .selectFrom("phone_numbers")
+    .select(sql<number>`count(*)::int`.as("n"))
+    .whereRef("phone_numbers.agent_id", "=", "agents.id")
+    .$asScalar()
+    .$notNull()
+    .as("phone_count");
 }
 
 /** Copies only the promoted columns, so a stray request field can never name a column. Kysely skips undefined. */
@@ -81,18 +95,39 @@ export async function listAgents(db: Queryable, tenantId: string): Promise<Agent
     .execute();
 }
 
-export async function getAgent(db: Queryable, tenantId: string, agentId: string): Promise<AgentRow | null> {
+/** `forUpdate` locks the row until the transaction `db` is part of ends (a read-modify-write). */
+export async function getAgent(db: Queryable, tenantId: string, agentId: string, opts: { forUpdate?: boolean } = {}): Promise<AgentRow | null> {
+  if (!isUuid(tenantId) || !isUuid(agentId)) return null;
+  const query = db.selectFrom("agents").selectAll().where("tenant_id", "=", tenantId).where("id", "=", agentId);
+  const row = await (opts.forUpdate === true ? query.forUpdate() : query).executeTakeFirst();
+  return row ?? null;
+}
+
+export async function listAgentsWithPhoneCount(db: Queryable, tenantId: string): Promise<AgentWithPhoneCount[]> {
+  if (!isUuid(tenantId)) return [];
+  return db
+    .selectFrom("agents")
+    .selectAll("agents")
+    .select(phoneCount)
+    .where("tenant_id", "=", tenantId)
+    .orderBy("created_at", "desc")
+    .orderBy("id", "desc")
+    .execute();
+}
+
+export async function getAgentWithPhoneCount(db: Queryable, tenantId: string, agentId: string): Promise<AgentWithPhoneCount | null> {
   if (!isUuid(tenantId) || !isUuid(agentId)) return null;
   const row = await db
     .selectFrom("agents")
-    .selectAll()
+    .selectAll("agents")
+    .select(phoneCount)
     .where("tenant_id", "=", tenantId)
     .where("id", "=", agentId)
     .executeTakeFirst();
   return row ?? null;
 }
 
-export async function updateAgent(db: Queryable, tenantId: string, agentId: string, patch: AgentPatch): Promise<AgentRow> {
+export async function updateAgent(db: Queryable, tenantId: string, agentId: string, patch: AgentPatch): Promise<AgentWithPhoneCount> {
   if (!isUuid(tenantId) || !isUuid(agentId)) throw new NotFoundError("agent", agentId);
   const { settings } = patch;
   const row = await db
@@ -105,13 +140,14 @@ export async function updateAgent(db: Queryable, tenantId: string, agentId: stri
     .where("tenant_id", "=", tenantId)
     .where("id", "=", agentId)
     .returningAll()
+    .returning(phoneCount)
     .executeTakeFirst();
   if (row === undefined) throw new NotFoundError("agent", agentId);
   return row;
 }
 
 /** Flips is_active in one statement, so two concurrent toggles cannot both read the old value. */
-export async function toggleAgent(db: Queryable, tenantId: string, agentId: string): Promise<AgentRow> {
+export async function toggleAgent(db: Queryable, tenantId: string, agentId: string): Promise<AgentWithPhoneCount> {
   if (!isUuid(tenantId) || !isUuid(agentId)) throw new NotFoundError("agent", agentId);
   const row = await db
     .updateTable("agents")
@@ -119,11 +155,48 @@ export async function toggleAgent(db: Queryable, tenantId: string, agentId: stri
     .where("tenant_id", "=", tenantId)
     .where("id", "=", agentId)
     .returningAll()
+    .returning(phoneCount)
     .executeTakeFirst();
   if (row === undefined) throw new NotFoundError("agent", agentId);
   return row;
 }
 
+/**
+ * Copies every setting into a new inactive agent named "<name> (Copy)", in one statement so the copy
+ * is of one consistent row. Phone numbers stay with the original.
+ */
+export async function duplicateAgent(db: Queryable, tenantId: string, agentId: string): Promise<AgentRow> {
+  if (!isUuid(tenantId) || !isUuid(agentId)) throw new NotFoundError("agent", agentId);
+  const row = await db
+    .insertInto("agents")
+    .columns(["tenant_id", "name", "system_prompt", "greeting", "greeting_outbound", "voice_provider", "voice", "openai_voice", "temperature", "ai_speaks_first", "settings", "is_active"])
+    .expression((eb) =>
+      eb
+        .selectFrom("agents")
+        .select([
+          "tenant_id",
+          sql<string>`name || ' (Copy)'`.as("name"),
+          "system_prompt",
+          "greeting",
+          "greeting_outbound",
+          "voice_provider",
+          "voice",
+          "openai_voice",
+          "temperature",
+          "ai_speaks_first",
+          "settings",
+          sql<boolean>`false`.as("is_active"),
+        ])
+        .where("tenant_id", "=", tenantId)
+        .where("id", "=", agentId),
+    )
+    .returningAll()
+    .executeTakeFirst();
+  if (row === undefined) throw new NotFoundError("agent", agentId);
+  return row;
+}
+
+/** The agent's phone numbers stay in the tenant, unassigned (phone_numbers.agent_id is ON DELETE SET NULL). */
 export async function deleteAgent(db: Queryable, tenantId: string, agentId: string): Promise<void> {
   if (!isUuid(tenantId) || !isUuid(agentId)) throw new NotFoundError("agent", agentId);
   const result = await db.deleteFrom("agents").where("tenant_id", "=", tenantId).where("id", "=", agentId).executeTakeFirst();

@@ -1,15 +1,17 @@
 /** API keys: only a SHA-256 hash is stored; the key itself is shown once, at creation. */
 import { createHash, randomBytes } from "node:crypto";
 import { sql, type Kysely } from "kysely";
-import { isForeignKeyViolation, NotFoundError } from "../errors.js";
+import { ConflictError, isForeignKeyViolation, NotFoundError } from "../errors.js";
 import type { ApiKeyRow, Database } from "../schema.js";
 import { isUuid, toIso, type Queryable } from "./shared.js";
-import { createTenant } from "./tenants.js";
+import { createTenant, type Tenant } from "./tenants.js";
 
 export interface ApiKeyPrincipal {
   tenantId: string;
   keyId: string;
   isAdmin: boolean;
+  /** An admin key of the platform (bootstrap) tenant: may create and list tenants. */
+  isPlatformAdmin: boolean;
 }
 
 export interface ApiKeyResponse {
@@ -62,15 +64,33 @@ export async function createApiKey(
 
 /** Resolves a presented key to its tenant; revoked and unknown keys give null. Also stamps last_used_at. */
 export async function findByKey(db: Queryable, key: string): Promise<ApiKeyPrincipal | null> {
-  // One round trip: the UPDATE both finds the key and records its use.
+  // One round trip: the UPDATE both finds the key and records its use, joined to its tenant's role.
   const row = await db
     .updateTable("api_keys")
+    .from("tenants")
     .set({ last_used_at: sql<Date>`now()` })
-    .where("key_hash", "=", hashApiKey(key))
-    .where("revoked_at", "is", null)
-    .returning(["id", "tenant_id", "is_admin"])
+    .whereRef("tenants.id", "=", "api_keys.tenant_id")
+    .where("api_keys.key_hash", "=", hashApiKey(key))
+    .where("api_keys.revoked_at", "is", null)
+    .returning(["api_keys.id", "api_keys.tenant_id", "api_keys.is_admin", "tenants.is_platform"])
     .executeTakeFirst();
-  return row === undefined ? null : { tenantId: row.tenant_id, keyId: row.id, isAdmin: row.is_admin };
+  if (row === undefined) return null;
+  return { tenantId: row.tenant_id, keyId: row.id, isAdmin: row.is_admin, isPlatformAdmin: row.is_admin && row.is_platform };
+}
+
+export async function getApiKey(db: Queryable, tenantId: string, keyId: string): Promise<ApiKeyRow | null> {
+  if (!isUuid(tenantId) || !isUuid(keyId)) return null;
+  const row = await db.selectFrom("api_keys").selectAll().where("tenant_id", "=", tenantId).where("id", "=", keyId).executeTakeFirst();
+  return row ?? null;
+}
+
+/** A new tenant with its first key, an admin key so the tenant can manage its own keys; one transaction. */
+export async function createTenantWithKey(db: Kysely<Database>, name: string): Promise<{ tenant: Tenant; record: ApiKeyRow; key: string }> {
+  return db.transaction().execute(async (trx) => {
+    const tenant = await createTenant(trx, name);
+    const { record, key } = await createApiKey(trx, tenant.id, { name: "initial admin", isAdmin: true });
+    return { tenant, record, key };
+  });
 }
 
 export async function listApiKeys(db: Queryable, tenantId: string): Promise<ApiKeyRow[]> {
@@ -78,24 +98,46 @@ export async function listApiKeys(db: Queryable, tenantId: string): Promise<ApiK
   return db.selectFrom("api_keys").selectAll().where("tenant_id", "=", tenantId).orderBy("created_at", "desc").orderBy("id", "desc").execute();
 }
 
-/** Revokes a key of this tenant; revoking twice keeps the first revocation time. */
+/**
+ * Revokes a key of this tenant; revoking twice keeps the first revocation time. The tenant's last
+ * active admin key is refused (ConflictError): without it nobody could manage the tenant's keys again.
+ */
 export async function revokeApiKey(db: Queryable, tenantId: string, keyId: string): Promise<ApiKeyRow> {
   if (!isUuid(tenantId) || !isUuid(keyId)) throw new NotFoundError("api key", keyId);
-  const row = await db
+  return db.isTransaction ? revokeIn(db, tenantId, keyId) : db.transaction().execute((trx) => revokeIn(trx, tenantId, keyId));
+}
+
+async function revokeIn(trx: Queryable, tenantId: string, keyId: string): Promise<ApiKeyRow> {
+  // Locking the tenant row serialises revocations, so two admin keys can't revoke each other at once.
+  await trx.selectFrom("tenants").select("id").where("id", "=", tenantId).forUpdate().executeTakeFirst();
+  const target = await getApiKey(trx, tenantId, keyId);
+  if (target === null) throw new NotFoundError("api key", keyId);
+  if (target.is_admin && target.revoked_at === null) {
+    const { admins } = await trx
+      .selectFrom("api_keys")
+      .select((eb) => eb.fn.countAll<string | number>().as("admins"))
+      .where("tenant_id", "=", tenantId)
+      .where("is_admin", "=", true)
+      .where("revoked_at", "is", null)
+      .executeTakeFirstOrThrow();
+    if (Number(admins) <= 1) {
+      throw new ConflictError("api key", "this is the tenant's last active admin key; create another admin key before revoking it");
+    }
+  }
+  return trx
     .updateTable("api_keys")
     .set({ revoked_at: sql<Date>`coalesce(revoked_at, now())` })
     .where("tenant_id", "=", tenantId)
     .where("id", "=", keyId)
     .returningAll()
-    .executeTakeFirst();
-  if (row === undefined) throw new NotFoundError("api key", keyId);
-  return row;
+    .executeTakeFirstOrThrow();
 }
 
 /**
- * Makes sure an admin key exists. With `adminKey` (PATCHBAY_ADMIN_KEY) that key is stored once as an
- * admin key of the bootstrap tenant; without it, a key is generated only when no admin key exists, and
- * returned as `generatedKey` for the operator to see once.
+ * Makes sure the platform tenant exists, is marked, and has an admin key. With `adminKey`
+ * (PATCHBAY_ADMIN_KEY) that key is stored once as an admin key of the platform tenant; without it, a key
+ * is generated only when the platform tenant has no live admin key, and returned as `generatedKey` for
+ * the operator to see once.
  */
 export async function ensureBootstrapAdmin(
   db: Kysely<Database>,
@@ -103,32 +145,61 @@ export async function ensureBootstrapAdmin(
 ): Promise<{ tenantId: string; generatedKey?: string }> {
   return db.transaction().execute(async (trx) => {
     await sql`select pg_advisory_xact_lock(${sql.lit(BOOTSTRAP_LOCK_ID)})`.execute(trx);
+    const platform = await platformTenantId(trx);
     if (adminKey !== undefined && adminKey !== "") {
       const stored = await trx
         .selectFrom("api_keys")
-        .select(["tenant_id", "revoked_at"])
+        .select(["tenant_id", "revoked_at", "is_admin"])
         .where("key_hash", "=", hashApiKey(adminKey))
         .executeTakeFirst();
       if (stored !== undefined) {
         // Restarting with a revoked key must not quietly bring it back.
         if (stored.revoked_at !== null) throw new Error("PATCHBAY_ADMIN_KEY has been revoked; configure a new key");
+        // Naming some tenant's key as the admin key must not make that tenant the platform.
+        if (!stored.is_admin || (platform !== undefined && stored.tenant_id !== platform)) {
+          throw new Error("PATCHBAY_ADMIN_KEY is already in use as another API key; configure a new key");
+        }
+        await markPlatform(trx, stored.tenant_id);
         return { tenantId: stored.tenant_id };
       }
-      const tenantId = await bootstrapTenantId(trx);
+      const tenantId = platform ?? (await bootstrapTenantId(trx));
       await insertApiKey(trx, tenantId, "PATCHBAY_ADMIN_KEY", true, adminKey);
+      await markPlatform(trx, tenantId);
       return { tenantId };
     }
-    const admin = await activeAdminTenant(trx);
-    if (admin !== undefined) return { tenantId: admin };
-    const tenantId = await bootstrapTenantId(trx);
+    const tenantId = platform ?? (await bootstrapTenantId(trx));
+    await markPlatform(trx, tenantId);
+    if (await hasActiveAdmin(trx, tenantId)) return { tenantId };
     const generatedKey = generateApiKey();
     await insertApiKey(trx, tenantId, "bootstrap admin", true, generatedKey);
     return { tenantId, generatedKey };
   });
 }
 
-async function activeAdminTenant(db: Queryable): Promise<string | undefined> {
+async function platformTenantId(db: Queryable): Promise<string | undefined> {
+  const row = await db.selectFrom("tenants").select("id").where("is_platform", "=", true).executeTakeFirst();
+  return row?.id;
+}
+
+async function markPlatform(db: Queryable, tenantId: string): Promise<void> {
+  await db.updateTable("tenants").set({ is_platform: true }).where("id", "=", tenantId).where("is_platform", "=", false).execute();
+}
+
+async function hasActiveAdmin(db: Queryable, tenantId: string): Promise<boolean> {
   const row = await db
+    .selectFrom("api_keys")
+    .select("id")
+    .where("tenant_id", "=", tenantId)
+    .where("is_admin", "=", true)
+    .where("revoked_at", "is", null)
+    .limit(1)
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
+/** Installs from before the platform mark: the tenant of the oldest live admin key, else the oldest "default" tenant, else a new one. */
+async function bootstrapTenantId(db: Queryable): Promise<string> {
+  const admin = await db
     .selectFrom("api_keys")
     .select("tenant_id")
     .where("is_admin", "=", true)
@@ -137,13 +208,7 @@ async function activeAdminTenant(db: Queryable): Promise<string | undefined> {
     .orderBy("id")
     .limit(1)
     .executeTakeFirst();
-  return row?.tenant_id;
-}
-
-/** The tenant of the oldest live admin key, else the oldest "default" tenant, else a new one. */
-async function bootstrapTenantId(db: Queryable): Promise<string> {
-  const admin = await activeAdminTenant(db);
-  if (admin !== undefined) return admin;
+  if (admin !== undefined) return admin.tenant_id;
   const existing = await db
     .selectFrom("tenants")
     .select("id")

@@ -23,12 +23,22 @@ export interface CallLogFinish {
   metadata: Record<string, unknown>;
 }
 
-export interface CallLogFilters {
-  limit: number;
-  offset: number;
+/** Which call logs a list or export covers; every bound is on `started_at`. */
+export interface CallLogMatch {
   agentId?: string;
   direction?: CallDirection;
   status?: string;
+  /** Inclusive lower bound. */
+  startedFrom?: Date;
+  /** Inclusive upper bound (a date-time given to the minute or the millisecond). */
+  startedTo?: Date;
+  /** Exclusive upper bound (a whole day: the start of the next one). */
+  startedBefore?: Date;
+}
+
+export interface CallLogFilters extends CallLogMatch {
+  limit: number;
+  offset: number;
 }
 
 export interface CallLogResponse {
@@ -96,20 +106,33 @@ export async function findCallLogByCallSid(db: Queryable, tenantId: string, call
   return (await selectCallLogs(db, tenantId).where("call_logs.twilio_call_sid", "=", callSid).executeTakeFirst()) ?? null;
 }
 
+/** The WHERE clause for a tenant's logs matching `match`. */
+function matching(tenantId: string, match: CallLogMatch) {
+  return (eb: ExpressionBuilder<Database, "call_logs">) => {
+    const conditions = [eb("call_logs.tenant_id", "=", tenantId)];
+    if (match.agentId !== undefined) conditions.push(eb("call_logs.agent_id", "=", match.agentId));
+    if (match.direction !== undefined) conditions.push(eb("call_logs.direction", "=", match.direction));
+    if (match.status !== undefined) conditions.push(eb("call_logs.status", "=", match.status));
+    if (match.startedFrom !== undefined) conditions.push(eb("call_logs.started_at", ">=", match.startedFrom));
+    if (match.startedTo !== undefined) conditions.push(eb("call_logs.started_at", "<=", match.startedTo));
+    if (match.startedBefore !== undefined) conditions.push(eb("call_logs.started_at", "<", match.startedBefore));
+    return eb.and(conditions);
+  };
+}
+
+/** Ids come from query strings: a malformed one matches nothing rather than failing the cast. */
+function matchesNothing(tenantId: string, match: CallLogMatch): boolean {
+  return !isUuid(tenantId) || (match.agentId !== undefined && !isUuid(match.agentId));
+}
+
 /** Newest first; `total` counts every match, not just this page. */
 export async function listCallLogs(
   db: Queryable,
   tenantId: string,
   filters: CallLogFilters,
 ): Promise<{ calls: CallLogWithAgent[]; total: number }> {
-  if (!isUuid(tenantId) || (filters.agentId !== undefined && !isUuid(filters.agentId))) return { calls: [], total: 0 };
-  const where = (eb: ExpressionBuilder<Database, "call_logs">) => {
-    const conditions = [eb("call_logs.tenant_id", "=", tenantId)];
-    if (filters.agentId !== undefined) conditions.push(eb("call_logs.agent_id", "=", filters.agentId));
-    if (filters.direction !== undefined) conditions.push(eb("call_logs.direction", "=", filters.direction));
-    if (filters.status !== undefined) conditions.push(eb("call_logs.status", "=", filters.status));
-    return eb.and(conditions);
-  };
+  if (matchesNothing(tenantId, filters)) return { calls: [], total: 0 };
+  const where = matching(tenantId, filters);
   const { total } = await db
     .selectFrom("call_logs")
     .select((eb) => eb.fn.countAll<string | number>().as("total"))
@@ -123,6 +146,41 @@ export async function listCallLogs(
     .offset(filters.offset)
     .execute();
   return { calls, total: toCount(total) };
+}
+
+/**
+ * Every matching log, newest first, in batches of at most `batchSize`: keyset pagination on
+ * (started_at, id), so each batch is one index range scan however deep the export is, and no
+ * transaction or cursor is held open between batches. Stop iterating to stop querying.
+ */
+export async function* batchCallLogs(
+  db: Queryable,
+  tenantId: string,
+  match: CallLogMatch,
+  batchSize: number,
+): AsyncGenerator<CallLogWithAgent[], void, undefined> {
+  if (matchesNothing(tenantId, match)) return;
+  const where = matching(tenantId, match);
+  // The cursor keeps started_at as Postgres text: a JS Date would drop its microseconds and skip rows.
+  let after: { startedAt: string; id: string } | undefined;
+  for (;;) {
+    const cursor = after;
+    const rows = await selectCallLogs(db, tenantId)
+      .select(sql<string>`call_logs.started_at::text`.as("cursor_started_at"))
+      .where(where)
+      .$if(cursor !== undefined, (q) =>
+        q.where(sql<boolean>`(call_logs.started_at, call_logs.id) < (${cursor?.startedAt}::timestamptz, ${cursor?.id}::uuid)`),
+      )
+      .orderBy("call_logs.started_at", "desc")
+      .orderBy("call_logs.id", "desc")
+      .limit(batchSize)
+      .execute();
+    const last = rows.at(-1);
+    if (last === undefined) return;
+    after = { startedAt: last.cursor_started_at, id: last.id };
+    yield rows.map(({ cursor_started_at: _cursor, ...row }) => row);
+    if (rows.length < batchSize) return;
+  }
 }
 
 export async function updateCallLog(db: Queryable, tenantId: string, id: string, patch: CallLogPatch): Promise<CallLogRow> {

@@ -74,16 +74,39 @@ export async function getPhoneNumber(db: Queryable, tenantId: string, id: string
   return row ?? null;
 }
 
+/** The tenant's numbers routed to one agent, oldest first (the order an agent's numbers were added). */
+export async function listAgentPhoneNumbers(db: Queryable, tenantId: string, agentId: string): Promise<PhoneNumberRow[]> {
+  if (!isUuid(tenantId) || !isUuid(agentId)) return [];
+  return db
+    .selectFrom("phone_numbers")
+    .selectAll()
+    .where("tenant_id", "=", tenantId)
+    .where("agent_id", "=", agentId)
+    .orderBy("created_at", "asc")
+    .orderBy("id", "asc")
+    .execute();
+}
+
+/**
+ * Throws NotFoundError("phone number") for a number outside the tenant, checked before the agent so
+ * another tenant's number never reveals whether the agent exists; NotFoundError("agent") for an agent
+ * outside the tenant.
+ */
 export async function updatePhoneNumber(db: Queryable, tenantId: string, id: string, patch: PhoneNumberPatch): Promise<PhoneNumberRow> {
-  if (!isUuid(tenantId) || !isUuid(id)) throw new NotFoundError("phone number", id);
+  const current = await getPhoneNumber(db, tenantId, id);
+  if (current === null) throw new NotFoundError("phone number", id);
   await assertAgentInTenant(db, tenantId, patch.agent_id);
   const changes = { friendly_name: patch.friendly_name, agent_id: patch.agent_id, twilio_sid: patch.twilio_sid, is_active: patch.is_active };
-  const hasChanges = Object.values(changes).some((v) => v !== undefined);
-  const row = hasChanges
-    ? await db.updateTable("phone_numbers").set(changes).where("tenant_id", "=", tenantId).where("id", "=", id).returningAll().executeTakeFirst()
-    : await getPhoneNumber(db, tenantId, id);
-  if (row === undefined || row === null) throw new NotFoundError("phone number", id);
-  return row;
+  if (Object.values(changes).every((v) => v === undefined)) return current;
+  try {
+    const row = await db.updateTable("phone_numbers").set(changes).where("tenant_id", "=", tenantId).where("id", "=", id).returningAll().executeTakeFirst();
+    if (row === undefined) throw new NotFoundError("phone number", id);
+    return row;
+  } catch (err) {
+    // The agent was deleted between the check and the update.
+    if (isForeignKeyViolation(err)) throw new NotFoundError("agent", patch.agent_id ?? "", { cause: err });
+    throw err;
+  }
 }
 
 export async function deletePhoneNumber(db: Queryable, tenantId: string, id: string): Promise<void> {

@@ -1,0 +1,57 @@
+/**
+ * The app's ajv coerces types (query strings need it), which in a JSON body would turn `null` into 0,
+ * "" or false and "yes" into ["yes"]. This checks a body's JSON types against its schema first, so a
+ * wrong type is a 422 naming the field instead of a silently different value.
+ */
+import type { FastifyRequest } from "fastify";
+import { HttpError, type ValidationDetail } from "./errors.js";
+
+export interface TypedSchema {
+  readonly type?: string | readonly string[];
+  readonly properties?: Readonly<Record<string, TypedSchema>>;
+  readonly items?: TypedSchema;
+  readonly additionalProperties?: boolean | TypedSchema;
+}
+
+function jsonType(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "array";
+  return typeof value;
+}
+
+function accepts(schema: TypedSchema, type: string): boolean {
+  if (schema.type === undefined) return true;
+  const allowed: readonly string[] = typeof schema.type === "string" ? [schema.type] : schema.type;
+  // "integer" vs 1.5 is ajv's to report; coercion never turns a number into an integer.
+  return allowed.includes(type) || (type === "number" && allowed.includes("integer"));
+}
+
+function typeIssues(schema: TypedSchema, value: unknown, loc: (string | number)[], out: ValidationDetail[]): void {
+  const type = jsonType(value);
+  if (!accepts(schema, type)) {
+    const allowed = typeof schema.type === "string" ? schema.type : (schema.type ?? []).join(" or ");
+    out.push({ loc, msg: `must be ${allowed}`, type: "type" });
+    return;
+  }
+  if (type === "array" && schema.items !== undefined) {
+    (value as unknown[]).forEach((item, i) => typeIssues(schema.items!, item, [...loc, i], out));
+  } else if (type === "object") {
+    for (const [key, item] of Object.entries(value as Record<string, unknown>)) {
+      const extra = typeof schema.additionalProperties === "object" ? schema.additionalProperties : undefined;
+      const child = schema.properties?.[key] ?? extra;
+      if (child !== undefined) typeIssues(child, item, [...loc, key], out);
+    }
+  }
+}
+
+/** preValidation hook: 422 listing every value whose JSON type the schema does not allow. */
+export function rejectCoercibleTypes(schema: TypedSchema) {
+  return async (req: FastifyRequest): Promise<void> => {
+    if (typeof req.body !== "object" || req.body === null) return;
+    const detail: ValidationDetail[] = [];
+    typeIssues(schema, req.body, ["body"], detail);
+    if (detail.length === 0) return;
+    const message = detail.map((d) => `${d.loc.join(".")}: ${d.msg}`).join("; ");
+    throw new HttpError(422, "validation_error", message, detail);
+  };
+}
