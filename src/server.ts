@@ -18,6 +18,8 @@ import { attachMediaSocket, type MediaSocketServer } from "./twilio/mediaSocket.
 import { voiceWebhookRoute } from "./twilio/voiceWebhook.js";
 import { twilioCallbackRoutes } from "./twilio/callbacks.js";
 import type { AppServices } from "./http/services.js";
+import { twilioAuthTokenFor } from "./twilio/credentials.js";
+import { isUuid } from "./storage/repos/shared.js";
 
 /** A running Patchbay: what main() and the end-to-end tests hold. */
 export interface RunningServer {
@@ -118,7 +120,15 @@ export async function startServer(config: Config, opts: StartOptions): Promise<R
       twilioCallbackRoutes(a, services);
     },
   });
-  media = attachMediaSocket(app.server, { authToken: config.twilio.authToken, publicUrl: config.publicUrl, tokens, calls, log });
+  media = attachMediaSocket(app.server, {
+    // A stream URL without a tenant (TwiML from before it carried one) is checked with the environment's token.
+    authTokenFor: async (tenantId) =>
+      tenantId !== undefined && isUuid(tenantId) ? twilioAuthTokenFor(db, config, tenantId) : config.twilio.authToken,
+    publicUrl: config.publicUrl,
+    tokens,
+    calls,
+    log,
+  });
   try {
     if (opts.listener) {
       await app.ready();

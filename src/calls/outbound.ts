@@ -64,11 +64,12 @@ export function twilioWebhookUrl(publicUrl: string, tenantId: string, name: stri
 
 /** The exact `calls.create` parameters for a placed call. */
 export function callCreateParams(publicUrl: string, tenantId: string, log: CallLogRow, amdEnabled: boolean): CallCreateParams {
-  const url = (name: string) => twilioWebhookUrl(publicUrl, tenantId, name);
+  // Every URL names our log: Twilio's callbacks may arrive before its REST answer tells us the CallSid.
+  const url = (name: string) => `${twilioWebhookUrl(publicUrl, tenantId, name)}?call_id=${encodeURIComponent(log.id)}`;
   return {
     to: log.to_number,
     from: log.from_number,
-    url: `${url("voice")}?call_id=${encodeURIComponent(log.id)}`,
+    url: url("voice"),
     method: "POST",
     statusCallback: url("status"),
     statusCallbackEvent: STATUS_CALLBACK_EVENTS,
@@ -172,14 +173,24 @@ async function dial(deps: OutboundDeps, tenantId: string, log: CallLogRow, amdEn
     sid = (await deps.rest(creds).createCall(params)).sid;
   } catch (err) {
     const rest = err instanceof TwilioRestError ? err : new TwilioRestError(0, undefined, String(err), undefined, { cause: err });
+    if (rest.status === 0) {
+      // No answer (timeout, network): Twilio may still have placed the call. The log stays open so its
+      // webhook can claim it; the caller is told the outcome is unknown rather than invited to retry.
+      deps.log.warn({ callId: log.id, err: rest.message }, "no answer from Twilio placing an outbound call; outcome unknown");
+      throw new OutboundError(
+        "twilio_unreachable",
+        `no answer from Twilio: the call may or may not have been placed; check GET /calls/${log.id} before retrying`,
+        { callId: log.id },
+        { cause: rest },
+      );
+    }
     await failPlacedCall(deps.db, tenantId, log.id, deps.clock.wallNow(), {
       end_reason: "twilio_refused",
       end_detail: rest.message,
       ...(rest.code !== undefined ? { twilio_error_code: rest.code } : {}),
     });
     deps.log.warn({ callId: log.id, twilioStatus: rest.status, twilioCode: rest.code, reason: rest.message }, "Twilio refused an outbound call");
-    const kind = rest.status === 0 ? "twilio_unreachable" : "twilio_refused";
-    throw new OutboundError(kind, `Twilio refused the call: ${rest.message}`, { callId: log.id }, { cause: rest });
+    throw new OutboundError("twilio_refused", `Twilio refused the call: ${rest.message}`, { callId: log.id }, { cause: rest });
   }
   await recordPlacedCallSid(deps.db, tenantId, log.id, sid);
   deps.log.info({ callId: log.id, callSid: sid, agentId: log.agent_id }, "outbound call placed");

@@ -7,7 +7,8 @@ export const OUTBOUND_ERRORS = {
   rate_limited: { status: 429, retryable: true },
   too_many_calls: { status: 429, retryable: true },
   twilio_refused: { status: 502, retryable: false },
-  twilio_unreachable: { status: 502, retryable: true },
+  // No answer from Twilio is not a refusal: the call may have been placed, so a blind retry could ring twice.
+  twilio_unreachable: { status: 502, retryable: false },
   twilio_unconfigured: { status: 503, retryable: false },
   provider_unavailable: { status: 503, retryable: false },
 } as const satisfies Record<string, { status: number; retryable: boolean }>;

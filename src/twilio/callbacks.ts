@@ -9,6 +9,7 @@ import { errorResponseSchema } from "../http/errors.js";
 import type { AppServices } from "../http/services.js";
 import {
   applyCallStatus,
+  recordPlacedCallSid,
   isTerminalStatus,
   recordAnsweredBy,
   recordRecording,
@@ -54,7 +55,17 @@ function isTwilioStatus(value: string): value is TwilioCallStatus {
 
 export function twilioCallbackRoutes(app: FastifyInstance, services: AppServices): void {
   const { db, clock } = services;
-  const common = { preValidation: requireTwilioSignature(services) };
+  const common = {
+    preValidation: requireTwilioSignature(services),
+    // A callback can beat the REST answer that gives a placed call's log its SID: the call_id we put on
+    // the callback URL lets the log adopt the SID first, so the update isn't lost.
+    preHandler: async (req: FastifyRequest) => {
+      const callId = (req.query as { call_id?: unknown }).call_id;
+      const callSid = (req.body as { CallSid?: unknown } | undefined)?.CallSid;
+      const { tenantId } = req.params as { tenantId: string };
+      if (typeof callId === "string" && typeof callSid === "string") await recordPlacedCallSid(db, tenantId, callId, callSid);
+    },
+  };
 
   app.post(
     "/webhooks/twilio/:tenantId/status",

@@ -1,7 +1,7 @@
 /** Which Twilio account a tenant's REST calls and signature checks use. */
 import type { Kysely } from "kysely";
 import type { Config } from "../config.js";
-import { getSealedTenantTwilio, openTenantTwilioToken, type Database } from "../storage/index.js";
+import { getSealedTenantTwilio, getTenant, openTenantTwilioToken, type Database } from "../storage/index.js";
 
 export interface TwilioCredentials {
   readonly accountSid: string;
@@ -16,7 +16,7 @@ export class TwilioCredentialsError extends Error {
   readonly retryable = false;
 }
 
-/** The tenant's own credentials when it has them, else the environment's (a single-tenant install); null when neither. */
+/** The tenant's own credentials when it has them; the environment's for the platform tenant; else null. */
 export async function twilioCredentialsFor(db: Kysely<Database>, config: Config, tenantId: string): Promise<TwilioCredentials | null> {
   const own = await getSealedTenantTwilio(db, tenantId);
   if (own !== null) {
@@ -30,8 +30,11 @@ export async function twilioCredentialsFor(db: Kysely<Database>, config: Config,
       throw new TwilioCredentialsError(`tenant ${tenantId}'s Twilio auth token can't be decrypted: ${why}`, { cause: err });
     }
   }
+  // The environment's account is the platform tenant's (a single-tenant install): other tenants bring
+  // their own, or they would place calls billed to, and read recordings of, the operator's account.
   const { accountSid, authToken } = config.twilio;
-  return accountSid !== undefined && authToken !== undefined ? { accountSid, authToken } : null;
+  if (accountSid === undefined || authToken === undefined) return null;
+  return (await getTenant(db, tenantId))?.is_platform === true ? { accountSid, authToken } : null;
 }
 
 /** The auth token Twilio signs this tenant's webhooks with; undefined when there is none. */

@@ -13,11 +13,14 @@ import { checkTwilioSignature, mediaStreamUrl } from "./signature.js";
 export const START_TIMEOUT_MS = 10_000;
 /** Frames held while a session is looked up in the store (resume path): 2 s of audio. */
 const PENDING_FRAMES_MAX = 100;
+/** `/media`, or `/media/<tenant id>` when the stream was opened for a tenant (its token signs the upgrade). */
+const MEDIA_PATH = /^\/media(?:\/([0-9a-fA-F-]{36}))?$/;
 /** Twilio frames are small; anything this big is not a media-stream frame. */
 const MAX_FRAME_BYTES = 64 * 1024;
 
 export interface MediaSocketDeps {
-  authToken: string | undefined;
+  /** The auth token Twilio signs this tenant's requests with (its own account, else the environment's). */
+  authTokenFor(tenantId: string | undefined): Promise<string | undefined>;
   publicUrl: string;
   tokens: SessionTokens | undefined;
   calls: CallFactory;
@@ -51,19 +54,31 @@ export function attachMediaSocket(server: Server, deps: MediaSocketDeps): MediaS
     // Node drops its own error listener once a socket reaches "upgrade": without one, a peer resetting
     // the connection would be an uncaught ECONNRESET that takes the whole process (every call) down.
     socket.on("error", () => socket.destroy());
-    const path = (req.url ?? "").split("?")[0];
-    if (path !== "/media") {
+    const path = (req.url ?? "").split("?")[0] ?? "";
+    const route = MEDIA_PATH.exec(path);
+    if (route === null) {
       reject(socket, 404, "Not Found");
       return;
     }
+    const tenantId = route[1];
     // Twilio signs the wss:// URL it opened, with no params.
-    const check = checkTwilioSignature(deps.authToken, req.headers["x-twilio-signature"], signedUrl + (req.url ?? "").slice(6), {});
-    if (!check.ok) {
-      deps.log.warn({ reason: check.reason, remote: req.socket.remoteAddress }, "media upgrade refused: bad Twilio signature");
-      reject(socket, 403, "Forbidden");
-      return;
-    }
-    wss.handleUpgrade(req, socket, head, (ws) => new MediaConnection(ws, deps, faults));
+    const signed = signedUrl + (req.url ?? "").slice("/media".length);
+    deps.authTokenFor(tenantId).then(
+      (authToken) => {
+        if (socket.destroyed) return;
+        const check = checkTwilioSignature(authToken, req.headers["x-twilio-signature"], signed, {});
+        if (!check.ok) {
+          deps.log.warn({ reason: check.reason, remote: req.socket.remoteAddress }, "media upgrade refused: bad Twilio signature");
+          reject(socket, 403, "Forbidden");
+          return;
+        }
+        wss.handleUpgrade(req, socket, head, (ws) => new MediaConnection(ws, deps, faults, tenantId?.toLowerCase()));
+      },
+      (err: unknown) => {
+        deps.log.error({ err, tenantId }, "media upgrade refused: could not load the tenant's Twilio credentials");
+        if (!socket.destroyed) reject(socket, 503, "Service Unavailable");
+      },
+    );
   });
 
   return {
@@ -86,7 +101,11 @@ class MediaConnection {
   #pending: TwilioInboundMessage[] | null = null;
   #startTimer: NodeJS.Timeout | null;
 
-  constructor(ws: WebSocket, deps: MediaSocketDeps, faults: Record<FrameFault, number>) {
+  /** The tenant whose auth token signed the upgrade, when the stream URL named one. */
+  readonly #signedFor: string | undefined;
+
+  constructor(ws: WebSocket, deps: MediaSocketDeps, faults: Record<FrameFault, number>, signedFor: string | undefined) {
+    this.#signedFor = signedFor;
     this.#ws = ws;
     this.#deps = deps;
     this.#faults = faults;
@@ -149,6 +168,11 @@ class MediaConnection {
     const check = token && this.#deps.tokens ? this.#deps.tokens.verify(token, msg.start.callSid) : null;
     if (check === null || !check.ok) {
       this.#refuse(`session token ${check === null ? "missing" : check.reason}`);
+      return;
+    }
+    // One tenant's signed upgrade must not carry another tenant's call.
+    if (this.#signedFor !== undefined && this.#signedFor !== check.tenantId.toLowerCase()) {
+      this.#refuse("session token is for another tenant than the stream URL");
       return;
     }
     this.#pending = [];

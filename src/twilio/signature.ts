@@ -21,6 +21,9 @@ export function checkTwilioSignature(
 }
 
 /** The wss:// (or ws:// for a plain-http PUBLIC_URL) origin Twilio opens the media stream on. */
-export function mediaStreamUrl(publicUrl: string): string {
-  return publicUrl.replace(/^http/, "ws") + "/media";
+export function mediaStreamUrl(publicUrl: string, tenantId?: string): string {
+  const base = publicUrl.replace(/^http/, "ws") + "/media";
+  // The tenant rides in the path Twilio signs (it drops a <Stream url> query), so the upgrade can be
+  // checked with that tenant's own auth token.
+  return tenantId === undefined ? base : `${base}/${encodeURIComponent(tenantId)}`;
 }

@@ -102,6 +102,12 @@ export function voiceWebhookRoute(app: FastifyInstance, deps: VoiceWebhookDeps):
       // Twilio retries a webhook that timed out: answer the same call again instead of starting another.
       const existing = await findCallLogByCallSid(db, tenantId, callSid);
       if (existing !== null) return sendTwiml(reply, retriedTwiml(deps, tenantId, existing, callSid));
+      // A call we placed whose log can't be claimed (given up on, or not this tenant's): never answer it as
+      // some other agent without its context; hang up.
+      if (direction === "outbound" && callId !== undefined) {
+        req.log.warn({ callId }, "placed call's log could not be claimed; hanging up");
+        return sendTwiml(reply, sayAndHangupTwiml(SORRY.provider_unavailable));
+      }
 
       // Our number is the one called on inbound calls and the caller id on the calls we place.
       const ours = direction === "outbound" ? from : to;
@@ -176,5 +182,5 @@ function retriedTwiml(deps: VoiceWebhookDeps, tenantId: string, existing: { id: 
 
 function streamTwiml(deps: VoiceWebhookDeps, tenantId: string, callId: string, callSid: string): string {
   const token = deps.tokens!.issue(tenantId, callId, callSid);
-  return connectStreamTwiml(mediaStreamUrl(deps.config.publicUrl), { token });
+  return connectStreamTwiml(mediaStreamUrl(deps.config.publicUrl, tenantId), { token });
 }

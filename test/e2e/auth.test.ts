@@ -237,13 +237,15 @@ describe("tenants and API keys", () => {
       expect((await h.api("GET", "/tenants/me/twilio", undefined, plain)).body).toEqual({ account_sid: TENANT_SID, configured: true });
     });
 
-    it("forgets them on DELETE, falling back to the environment's", async () => {
+    it("forgets them on DELETE; only the platform tenant falls back to the environment's account", async () => {
       const key = acme.api_key.key;
       const deleted = await h.api("DELETE", "/tenants/me/twilio", undefined, key);
       expect(deleted.status).toBe(200);
       expect(deleted.body).toEqual({ account_sid: null, configured: false });
       expect((await h.api("DELETE", "/tenants/me/twilio", undefined, key)).status).toBe(200);
-      expect(await twilioCredentialsFor(h.server.store.db, h.server.config, acme.tenant.id)).toEqual({ accountSid: ACCOUNT_SID, authToken: AUTH_TOKEN });
+      // Another tenant on the operator's account would be billed to it and could read its recordings.
+      expect(await twilioCredentialsFor(h.server.store.db, h.server.config, acme.tenant.id)).toBeNull();
+      expect(await twilioCredentialsFor(h.server.store.db, h.server.config, h.tenantId)).toEqual({ accountSid: ACCOUNT_SID, authToken: AUTH_TOKEN });
     });
   });
 });

@@ -81,12 +81,12 @@ describe("outbound calls", () => {
       From: AGENT_NUMBER,
       Url: `${base}/voice?call_id=${res.body.call_id}`,
       Method: "POST",
-      StatusCallback: `${base}/status`,
+      StatusCallback: `${base}/status?call_id=${res.body.call_id}`,
       StatusCallbackEvent: ["initiated", "ringing", "answered", "completed"],
       StatusCallbackMethod: "POST",
       MachineDetection: "DetectMessageEnd",
       AsyncAmd: "true",
-      AsyncAmdStatusCallback: `${base}/amd-status`,
+      AsyncAmdStatusCallback: `${base}/amd-status?call_id=${res.body.call_id}`,
       AsyncAmdStatusCallbackMethod: "POST",
     });
     expect(request.call?.sid).toBe(res.body.call_sid);

@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 /**
  * Twilio's status, recording and amd-status callbacks against the real server: signed like Twilio,
  * replayed and reordered like Twilio does, read back from the store.
@@ -20,8 +21,8 @@ describe("Twilio callbacks", () => {
   afterAll(async () => h?.close());
 
   /** POSTs a callback form signed with `token` over the public URL (or `signedUrl`). */
-  async function post(name: Callback, form: Record<string, string>, opts: { token?: string; signedUrl?: string; unsigned?: boolean } = {}) {
-    const path = `/webhooks/twilio/${h.tenantId}/${name}`;
+  async function post(name: Callback, form: Record<string, string>, opts: { token?: string; signedUrl?: string; unsigned?: boolean; callId?: string } = {}) {
+    const path = `/webhooks/twilio/${h.tenantId}/${name}${opts.callId === undefined ? "" : `?call_id=${opts.callId}`}`;
     const full = { AccountSid: ACCOUNT_SID, ApiVersion: "2010-04-01", ...form };
     const signature = getExpectedTwilioSignature(opts.token ?? AUTH_TOKEN, opts.signedUrl ?? PUBLIC_URL + path, full);
     const res = await fetch(h.server.url + path, {
@@ -47,6 +48,23 @@ describe("Twilio callbacks", () => {
   }
 
   const read = async (id: string) => (await getCallLog(h.server.store.db, h.tenantId, id))!;
+
+  it("applies a callback that beats Twilio's REST answer: the placed log adopts the CallSid from the call_id", async () => {
+    const log = await createCallLog(h.server.store.db, h.tenantId, {
+      agent_id: h.agentId,
+      phone_number_id: null,
+      twilio_call_sid: `pending:${randomUUID()}`,
+      direction: "outbound",
+      from_number: AGENT_NUMBER,
+      to_number: "+15550123456",
+      status: "initiated",
+      started_at: new Date(Date.now() - 60_000),
+    });
+    const sid = newSid("CA");
+    expect((await post("status", { CallSid: sid, CallStatus: "busy", CallDuration: "0" }, { callId: log.id })).status).toBe(200);
+    expect(await read(log.id)).toMatchObject({ twilio_call_sid: sid, status: "busy" });
+    expect((await read(log.id)).ended_at).not.toBeNull();
+  });
 
   it("refuses unsigned, wrongly signed and other-URL-signed callbacks with 403, changing nothing", async () => {
     const log = await placedLog();

@@ -1,6 +1,7 @@
 import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
+  applyCallStatus,
   batchCallLogs,
   ConflictError,
   createAgent,
@@ -128,6 +129,10 @@ describe.each(storageBackends)("call logs on $kind", (backend) => {
     await markCallInProgress(store.db, tenantId, live.id, "MZ1");
     expect(await finishCallLog(store.db, tenantId, live.id, done, { onlyIfRinging: true })).toBeNull();
     expect(await getCallLog(store.db, tenantId, live.id)).toMatchObject({ status: "in-progress", ended_at: null, metadata: { stream_sid: "MZ1" } });
+    // Twilio's "in-progress" status callback is not a stream: a placed call that never streamed is still written off.
+    const answered = await createCallLog(store.db, tenantId, inbound());
+    await applyCallStatus(store.db, tenantId, answered.twilio_call_sid, { status: "in-progress", at: new Date(), durationSeconds: null });
+    expect(await finishCallLog(store.db, tenantId, answered.id, done, { onlyIfRinging: true })).toMatchObject({ status: "failed" });
   });
 
   it("never reopens a finished log when a late in-progress mark lands", async () => {

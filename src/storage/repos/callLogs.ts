@@ -208,7 +208,7 @@ export async function updateCallLog(db: Queryable, tenantId: string, id: string,
  * row as it was before this statement, which is what makes the single UPDATE safe under races.
  */
 export async function finishCallLog(db: Queryable, tenantId: string, id: string, outcome: CallLogFinish): Promise<CallLogRow>;
-/** With `onlyIfRinging`, null when the log had moved on (the call started elsewhere) and nothing was written. */
+/** With `onlyIfRinging`, null when the call's stream had started (here or elsewhere) and nothing was written. */
 export async function finishCallLog(
   db: Queryable,
   tenantId: string,
@@ -239,8 +239,9 @@ export async function finishCallLog(
     })
     .where("tenant_id", "=", tenantId)
     .where("id", "=", id)
-    // A call written off for never streaming must not overwrite one another instance picked up.
-    .$if(opts.onlyIfRinging === true, (q) => q.where("status", "=", "ringing"))
+    // A call written off for never streaming must not overwrite one another instance picked up. "Never
+    // streamed", not "ringing": Twilio's status callback may already have moved a placed call on.
+    .$if(opts.onlyIfRinging === true, (q) => q.where(sql<boolean>`metadata->>'stream_sid' is null`))
     .returningAll()
     .executeTakeFirst();
   if (row !== undefined) return row;
