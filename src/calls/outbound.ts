@@ -114,7 +114,9 @@ async function credentialsFor(deps: OutboundDeps, tenantId: string): Promise<Twi
   try {
     creds = await deps.credentials(tenantId);
   } catch (err) {
-    throw new OutboundError("twilio_unconfigured", err instanceof Error ? err.message : String(err), {}, { cause: err });
+    // The detail (which key, why it won't decrypt) is for the operator's log, not the API caller.
+    deps.log.error({ err, tenantId }, "tenant's Twilio credentials could not be read");
+    throw new OutboundError("twilio_unconfigured", "the tenant's Twilio credentials can't be used right now; the server log has the reason", {}, { cause: err });
   }
   if (creds === null) {
     throw new OutboundError("twilio_unconfigured", "no Twilio credentials: set the tenant's Twilio account, or TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN on the server");
@@ -142,21 +144,28 @@ export async function placeOutboundCall(deps: OutboundDeps, tenantId: string, re
     });
   }
   const initiatedAt = deps.clock.wallNow();
-  const log = await createOutboundCallLog(
-    deps.db,
-    tenantId,
-    {
-      agent_id: agent.id,
-      phone_number_id: from.id,
-      from_number: from.phone_number,
-      to_number: req.toNumber,
-      status: "initiated",
-      started_at: initiatedAt,
-      voice_provider: agent.voice_provider,
-      metadata: { initiated_at: initiatedAt.toISOString(), context: req.context, dynamic_variables: req.dynamicVariables },
-    },
-    deps.config.outbound.maxConcurrent,
-  );
+  let log: Awaited<ReturnType<typeof createOutboundCallLog>>;
+  try {
+    log = await createOutboundCallLog(
+      deps.db,
+      tenantId,
+      {
+        agent_id: agent.id,
+        phone_number_id: from.id,
+        from_number: from.phone_number,
+        to_number: req.toNumber,
+        status: "initiated",
+        started_at: initiatedAt,
+        voice_provider: agent.voice_provider,
+        metadata: { initiated_at: initiatedAt.toISOString(), context: req.context, dynamic_variables: req.dynamicVariables },
+      },
+      deps.config.outbound.maxConcurrent,
+    );
+  } catch (err) {
+    // Nothing was placed: the minute's slot goes back.
+    deps.limiter.giveBack(tenantId);
+    throw err;
+  }
   if (log === null) {
     deps.limiter.giveBack(tenantId);
     throw new OutboundError("too_many_calls", `at most ${deps.config.outbound.maxConcurrent} outbound calls may be in progress at once; retry when one ends`, {

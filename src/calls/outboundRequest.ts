@@ -98,6 +98,7 @@ export function crmRequest(body: DirectBody): OutboundRequest {
     const v = text(value);
     if (v !== undefined) dynamicVariables[key] = v;
   }
+  checkCrmSize(context, dynamicVariables);
   return {
     agentId: requireText(data.agent_id, ["body", "customData", "agent_id"]),
     toNumber: checkE164(crmPhone(requireText(toRaw, toLoc)), toLoc),
@@ -105,6 +106,31 @@ export function crmRequest(body: DirectBody): OutboundRequest {
     context,
     dynamicVariables,
   };
+}
+
+/** The direct body's limits (100 variables, 5000 characters a value) hold for the CRM body too. */
+const CRM_MAX_VARIABLES = 100;
+const CRM_MAX_VALUE_CHARS = 5000;
+
+/** customData is open-ended: without limits, a webhook could put a megabyte into every call's prompt. */
+function checkCrmSize(context: CallContext, dynamicVariables: Record<string, string>): void {
+  const customFields = context.custom_fields ?? {};
+  if (Object.keys(dynamicVariables).length > CRM_MAX_VARIABLES || Object.keys(customFields).length > CRM_MAX_VARIABLES) {
+    throw invalidField(["body", "customData"], `at most ${CRM_MAX_VARIABLES} fields`, "value_error.too_many");
+  }
+  const values: [string, unknown][] = [
+    ...Object.entries(dynamicVariables),
+    ...Object.entries(customFields),
+    ...Object.entries(context).filter(([key]) => key !== "custom_fields"),
+  ];
+  for (const [key, value] of values) {
+    if (typeof value !== "string" && value !== null && value !== undefined && typeof value !== "number" && typeof value !== "boolean") {
+      throw invalidField(["body", "customData", key], "must be text", "type_error.str");
+    }
+    if (typeof value === "string" && value.length > CRM_MAX_VALUE_CHARS) {
+      throw invalidField(["body", "customData", key], `at most ${CRM_MAX_VALUE_CHARS} characters`, "value_error.too_long");
+    }
+  }
 }
 
 /** Either body of `/outbound/trigger`: `customData` present means the CRM style. */

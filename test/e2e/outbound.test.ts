@@ -184,6 +184,12 @@ describe("outbound calls", () => {
     const noAgent = await h.api<ErrorBody>("POST", "/outbound/trigger", { customData: { to_number: TO } });
     expect(noAgent.status).toBe(422);
     expect(noAgent.body.detail?.[0]?.loc).toEqual(["body", "customData", "agent_id"]);
+    // customData is open-ended, but not unbounded: it ends up in the model's prompt.
+    const huge = await h.api<ErrorBody>("POST", "/outbound/trigger", { customData: { agent_id: h.agentId, to_number: TO, notes_blob: "x".repeat(5001) } });
+    expect(huge.status).toBe(422);
+    expect(huge.body.detail?.[0]?.loc).toEqual(["body", "customData", "notes_blob"]);
+    const many = Object.fromEntries(Array.from({ length: 101 }, (_, i) => [`field_${i}`, "v"]));
+    expect((await h.api("POST", "/outbound/trigger", { customData: { agent_id: h.agentId, to_number: TO, ...many } })).status).toBe(422);
   });
 
   it("keeps tenants apart: another tenant's agent or number is a 404 and nothing is placed", async () => {

@@ -77,15 +77,16 @@ export function apiKeyRoutes(api: FastifyInstance, { db }: AppServices): void {
       schema: {
         tags: ["auth"],
         summary: "Create an API key",
-        description: "Any key may create a non-admin key; only an admin key may create an admin key. The full key is in this response only.",
+        description: "Only an admin key may create keys (a leaked ordinary key must not outlive its revocation). The full key is in this response only.",
         body: createBody,
-        response: { 201: createdApiKeySchema, ...errorResponses({ 403: "is_admin asked for by a non-admin key", 422: "Validation error" }) },
+        response: { 201: createdApiKeySchema, ...errorResponses({ 403: "only admin keys may create keys", 422: "Validation error" }) },
       },
       preValidation: rejectCoercibleTypes(createBody),
     },
     async (req, reply) => {
       const isAdmin = req.body.is_admin ?? false;
-      const { tenantId } = isAdmin ? requireAdmin(req, "create an admin key") : principalOf(req);
+      // Admin only: a leaked ordinary key that could mint keys would outlive its own revocation.
+      const { tenantId } = requireAdmin(req, isAdmin ? "create an admin key" : "create API keys");
       const { record, key } = await createApiKey(db, tenantId, { name: req.body.name.trim(), isAdmin });
       return reply.code(201).send({ ...toApiKeyResponse(record), key });
     },
