@@ -57,6 +57,9 @@ export function startDatabase(opts: OpenDatabaseOptions): StartingDb {
   const ready = opened.booted.then(async () => {
     const applied = await migrateToLatest(opened.db);
     if (applied.length > 0) opts.log?.("storage: migrations applied", { migrations: applied });
+    // PGlite has no autovacuum, so no planner statistics: without them a filtered call-log page or export
+    // sorts every row. Refreshed at each start.
+    if (opened.kind === "pglite") await sql`analyze`.execute(opened.db);
   });
   // Callers await `ready`; this only keeps an unobserved failure from being an unhandled rejection.
   ready.catch(() => {});
