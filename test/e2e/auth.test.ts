@@ -1,19 +1,11 @@
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { ApiKeyResponse } from "../../src/storage/index.js";
 import { twilioAuthTokenFor, twilioCredentialsFor, TwilioCredentialsError } from "../../src/twilio/credentials.js";
 import { ACCOUNT_SID, ADMIN_KEY, AUTH_TOKEN, startServerHarness, type ServerHarness } from "./harness.js";
 
-interface ApiKeyBody {
-  id: string;
-  tenant_id: string;
-  name: string;
-  key_prefix: string;
-  is_admin: boolean;
-  created_at: string;
-  last_used_at: string | null;
-  revoked_at: string | null;
-  key?: string;
-}
+/** The API's key as the tests read it: the stored fields, plus the full key on creation only. */
+type ApiKeyBody = ApiKeyResponse & { key?: string };
 interface ErrorBody {
   error: string;
   message: string;

@@ -1,17 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createApiKey, createTenant } from "../../src/storage/index.js";
+import { createApiKey, createTenant, type PhoneNumberResponse } from "../../src/storage/index.js";
 import { ADMIN_KEY, AGENT_NUMBER, startHarness, type Harness } from "./harness.js";
 
-interface PhoneNumber {
-  id: string;
-  tenant_id: string;
-  phone_number: string;
-  friendly_name: string | null;
-  agent_id: string | null;
-  twilio_sid: string | null;
-  is_active: boolean;
-  created_at: string;
-}
+type PhoneNumber = PhoneNumberResponse;
 interface NumberList {
   phone_numbers: PhoneNumber[];
   total: number;
