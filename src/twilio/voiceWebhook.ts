@@ -1,4 +1,5 @@
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply } from "fastify";
+import { agentCallSettings } from "../storage/agentSettings.js";
 import type { Kysely } from "kysely";
 import type { Config } from "../config.js";
 import type { CallFactory, ProviderRegistry } from "../calls/callFactory.js";
@@ -33,11 +34,12 @@ export interface VoiceWebhookDeps {
 }
 
 /** Why we refused a call at the webhook: stored as the call log's `end_reason`. */
-type Rejection = "unknown_number" | "agent_inactive" | "provider_unavailable";
+type Rejection = "unknown_number" | "agent_inactive" | "agent_outbound_only" | "provider_unavailable";
 
 const SORRY: Record<Rejection, string> = {
   unknown_number: "Sorry, this number is not in service.",
   agent_inactive: "Sorry, no one is available to take your call right now. Goodbye.",
+  agent_outbound_only: "Sorry, this number does not take calls. Goodbye.",
   provider_unavailable: "Sorry, we cannot take your call right now. Please try again later.",
 };
 
@@ -115,7 +117,15 @@ export function voiceWebhookRoute(app: FastifyInstance, deps: VoiceWebhookDeps):
       const agent = found?.agent ?? null;
       const provider = agent ? deps.providers.get(agent.voice_provider) : undefined;
       const rejection: Rejection | null =
-        found === null ? "unknown_number" : agent === null || !agent.is_active ? "agent_inactive" : provider === undefined ? "provider_unavailable" : null;
+        found === null
+          ? "unknown_number"
+          : agent === null || !agent.is_active
+            ? "agent_inactive"
+            : direction === "inbound" && agentCallSettings(agent.settings).agent_mode === "outbound"
+              ? "agent_outbound_only"
+              : provider === undefined
+                ? "provider_unavailable"
+                : null;
 
       const now = new Date();
       let callLog;

@@ -38,6 +38,19 @@ describe("voice webhook", () => {
     expect(log).toMatchObject({ direction: "outbound", from_number: AGENT_NUMBER, to_number: "+15550177777", agent_id: h.agentId });
   });
 
+  it("refuses an inbound call to a number whose agent only places calls (agent_mode outbound)", async () => {
+    const agent = await h.api<{ id: string }>("POST", "/agents", { name: "Dialer", system_prompt: "Call leads.", agent_mode: "outbound" });
+    const number = "+15550177788";
+    expect((await h.api("POST", "/phone-numbers", { phone_number: number, agent_id: agent.body.id })).status).toBe(201);
+    const callSid = "CA" + "7".repeat(32);
+    const res = await voiceWebhook(h, { CallSid: callSid, From: "+15550199999", To: number, Direction: "inbound" });
+    expect(res.status).toBe(200);
+    expect(parseTwiml(res.body).stream).toBeUndefined();
+    expect(res.body).toContain("<Hangup/>");
+    const log = await h.finishedCall(callSid);
+    expect(log).toMatchObject({ status: "failed", metadata: { end_reason: "agent_outbound_only" } });
+  });
+
   it("answers a retried webhook for the same call with a stream to the same call, not a second call", async () => {
     const callSid = "CA" + "1".repeat(32);
     const params = { CallSid: callSid, From: "+15550188888", To: AGENT_NUMBER, Direction: "inbound" };
