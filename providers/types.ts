@@ -109,6 +109,8 @@ export interface RealtimeSession {
    */
   interrupt(itemId: string | null, playedMs: number): void;
   sendToolResult(callId: string, output: string): void;
+  /** Tell the model something that happened on the call (e.g. keypad digits) without asking it to answer now. */
+  addContext(text: string): void;
   /** The local VAD heard the caller stop (only called when `capabilities.needsLocalTurns`). */
   callerSpeechEnded?(): void;
   /** Idempotent. `onClosed` follows with `clean: true`. */

@@ -17,6 +17,7 @@ import { END_REASONS, type EndReason } from "./endReasons.js";
 import { CallerAudioTap } from "./callerAudio.js";
 import type { CallerVadFactory, CallLogPort, Clock, SessionLogger, TranscriptEntry, TwilioSink } from "./ports.js";
 import { finishWithRetry } from "./finishLog.js";
+import { Keypad, isKeypadDigit, keypadContextText } from "./keypad.js";
 
 /** Twilio must open the stream within this long of the voice webhook, or the call is written off. */
 export const MEDIA_STREAM_TIMEOUT_MS = 30_000;
@@ -73,6 +74,7 @@ export class CallSession {
   readonly #handlers: RealtimeSessionHandlers;
   readonly #tap: CallerAudioTap | null;
   readonly #bargeInsBy: Record<BargeInTrigger, number> = { local_vad: 0, provider_vad: 0 };
+  readonly #keypad = new Keypad((digits, atMs) => this.#onKeypadEntry(digits, atMs));
   readonly #ended: Promise<void>;
   #resolveEnded!: () => void;
   #phase: Phase = "connecting";
@@ -205,7 +207,7 @@ export class CallSession {
         void this.end("stream_stopped");
         return;
       case "dtmf":
-        this.#log.info({ digit: msg.dtmf.digit }, "dtmf");
+        this.#onKeypadPress(msg.dtmf.digit);
         return;
       case "connected":
       case "start":
@@ -263,6 +265,8 @@ export class CallSession {
     this.#endReason = reason;
     if (this.#mediaTimer) clearTimeout(this.#mediaTimer);
     if (this.#stallTimer) clearInterval(this.#stallTimer);
+    // Keys still inside their batch window reach the transcript; the model is past hearing them.
+    this.#keypad.flush();
     this.#abort.abort();
     this.#provider?.close();
     this.#tap?.close();
@@ -293,6 +297,7 @@ export class CallSession {
       ...(detail ? { end_detail: detail } : {}),
       ...(this.#streamSid !== null ? { stream_sid: this.#streamSid } : {}),
       ...(this.#answeredBy !== null ? { amd: this.#answeredBy } : {}),
+      ...(this.#keypad.presses.length ? { dtmf: [...this.#keypad.presses] } : {}),
       barge_ins: this.#bargeIns,
       barge_ins_by: { ...this.#bargeInsBy },
       media: {
@@ -415,11 +420,32 @@ export class CallSession {
     // A local-turn provider transcribes the turn the local VAD just ended; a queue of starts could drift
     // when some turns get no transcript.
     const turnAt = role === "agent" ? this.#agentTurnAt : this.#callerTurnStart();
-    const atMs = Math.round((turnAt ?? this.#clock.now()) - this.#opts.startedAtMono);
+    this.#addTranscriptLine(role, text.trim(), Math.round((turnAt ?? this.#clock.now()) - this.#opts.startedAtMono));
+  }
+
+  #addTranscriptLine(role: TranscriptRole, text: string, atMs: number): void {
     // Transcriptions finish out of order (the caller's often after the agent's reply began): keep time order.
     let i = this.#transcript.length;
     while (i > 0 && this.#transcript[i - 1]!.at_ms > atMs) i--;
-    this.#transcript.splice(i, 0, { role, text: text.trim(), at_ms: atMs });
+    this.#transcript.splice(i, 0, { role, text, at_ms: atMs });
+  }
+
+  #onKeypadPress(digit: string): void {
+    if (this.#phase === "ended") return;
+    // Only keypad keys reach the model's context: anything else in the frame is not the caller's.
+    if (!isKeypadDigit(digit)) {
+      this.#log.warn({ digit: digit.slice(0, 8) }, "ignored a dtmf frame that is not a keypad key");
+      return;
+    }
+    this.#keypad.press(digit, Math.round(this.#clock.now() - this.#opts.startedAtMono));
+  }
+
+  /** A batch of keys is complete: the log's reader sees it in the transcript, the model as context. */
+  #onKeypadEntry(digits: string, atMs: number): void {
+    this.#addTranscriptLine("caller", `[keypad] ${digits}`, atMs);
+    if (this.#phase !== "active" || this.#provider === null) return;
+    this.#provider.addContext(keypadContextText(digits));
+    this.#log.info({ keys: digits.length }, "keypad entry sent to the model");
   }
 
   #onToolCall(id: string, name: string): void {

@@ -52,6 +52,7 @@ async function openCall(shape: ProviderShape, engines: VadEngines, n: number) {
     startGreeting: nothing,
     interrupt: nothing,
     sendToolResult: nothing,
+    addContext: nothing,
     close: nothing,
   };
   const provider: RealtimeProvider = {

@@ -15,6 +15,7 @@ import type { ConnectDeadline } from "./connectDeadline.js";
 import { audioFormatOf } from "./formats.js";
 import { GreetingHold } from "./greetingHold.js";
 import {
+  contextualUpdateEvent,
   errorEventText,
   parseServerEvent,
   pongEvent,
@@ -35,7 +36,11 @@ export const ELEVENLABS_CAPABILITIES: ProviderCapabilities = Object.freeze({
 export const CLOSE_GRACE_MS = 2_000;
 
 type SessionState = "connecting" | "live" | "closing" | "closed";
-type ClientMessage = Outgoing.ConversationInitiationClientToOrchestratorEvent | Outgoing.PongClientToOrchestratorEvent | Outgoing.ClientToolResultClientToOrchestratorEvent;
+type ClientMessage =
+  | Outgoing.ConversationInitiationClientToOrchestratorEvent
+  | Outgoing.PongClientToOrchestratorEvent
+  | Outgoing.ClientToolResultClientToOrchestratorEvent
+  | Outgoing.ContextualUpdateClientToOrchestratorEvent;
 
 interface Handshake {
   readonly initiation: Outgoing.ConversationInitiationClientToOrchestratorEvent;
@@ -143,6 +148,10 @@ export class ElevenLabsAgentsSession implements RealtimeSession {
 
   sendToolResult(callId: string, output: string): void {
     this.#send(toolResultEvent(callId, output));
+  }
+
+  addContext(text: string): void {
+    this.#send(contextualUpdateEvent(text));
   }
 
   close(): void {

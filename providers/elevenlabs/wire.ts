@@ -60,6 +60,11 @@ export function pongEvent(eventId: number): Outgoing.PongClientToOrchestratorEve
   return { type: "pong", event_id: eventId };
 }
 
+/** Background the agent reads without being asked to reply. */
+export function contextualUpdateEvent(text: string): Outgoing.ContextualUpdateClientToOrchestratorEvent {
+  return { type: "contextual_update", text };
+}
+
 /** Our tool outputs are JSON; one with an `error` key is a failed call, and ElevenLabs should know it. */
 export function toolResultEvent(toolCallId: string, output: string): Outgoing.ClientToolResultClientToOrchestratorEvent {
   return { type: "client_tool_result", tool_call_id: toolCallId, result: output, is_error: isErrorOutput(output) };

@@ -5,6 +5,7 @@
 import type {
   FunctionResponse,
   GoogleGenAI,
+  LiveSendClientContentParameters,
   LiveServerContent,
   LiveServerMessage,
   LiveServerSessionResumptionUpdate,
@@ -24,6 +25,7 @@ import {
   GEMINI_INPUT_FORMAT,
   GEMINI_OUTPUT_FORMAT,
   audioInputFrame,
+  contextTurn,
   functionResponse,
   greetingTurn,
   isResumableClose,
@@ -77,6 +79,7 @@ export class GeminiLiveSession implements RealtimeSession, LiveListener {
   #resumesWithoutProgress = 0;
   readonly #heldAudio: string[] = [];
   readonly #heldToolResponses: FunctionResponse[] = [];
+  readonly #heldContext: LiveSendClientContentParameters[] = [];
   /** Per agent turn: `turn-N`, opened by its first audio or text, closed by turnComplete or a resume. */
   #turnCount = 0;
   #turnId: string | null = null;
@@ -133,6 +136,14 @@ export class GeminiLiveSession implements RealtimeSession, LiveListener {
     const current = this.#current;
     if (current !== null) current.sendToolResponse({ functionResponses: [response] });
     else this.#heldToolResponses.push(response);
+  }
+
+  addContext(text: string): void {
+    if (this.#state !== "live") return;
+    const turn = contextTurn(text);
+    const current = this.#current;
+    if (current !== null) current.sendClientContent(turn);
+    else this.#heldContext.push(turn);
   }
 
   close(): void {
@@ -331,6 +342,7 @@ export class GeminiLiveSession implements RealtimeSession, LiveListener {
     for (const payload of this.#heldAudio) next.sendFrame(audioInputFrame(payload));
     this.#heldAudio.length = 0;
     if (this.#heldToolResponses.length > 0) next.sendToolResponse({ functionResponses: this.#heldToolResponses.splice(0) });
+    for (const turn of this.#heldContext.splice(0)) next.sendClientContent(turn);
     next.release();
     try {
       this.#handlers.onResumed(reason);

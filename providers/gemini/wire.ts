@@ -115,6 +115,11 @@ export function greetingTurn(greeting: string | null): LiveSendClientContentPara
   return { turns: [{ role: "user", parts: [{ text: ask }] }], turnComplete: true };
 }
 
+/** Context appended to the conversation; `turnComplete: false` so the model does not take it as a turn to answer. */
+export function contextTurn(text: string): LiveSendClientContentParameters {
+  return { turns: [{ role: "user", parts: [{ text }] }], turnComplete: false };
+}
+
 /** Live wants an object as the function's response: JSON objects pass through, anything else is `{result}`. */
 export function toolResponseBody(output: string): Record<string, unknown> {
   try {

@@ -24,6 +24,7 @@ import {
   RESPONSE_CREATE,
   SESSION_UPDATE_EVENT_ID,
   appendAudioFrame,
+  contextItemEvent,
   isHandledServerEvent,
   toolOutputEvent,
   type HandledServerEvent,
@@ -103,6 +104,10 @@ export abstract class GaRealtimeSession implements RealtimeSession {
     }
     this.#requestResponse();
     this.sendEvent(RESPONSE_CREATE);
+  }
+
+  addContext(text: string): void {
+    this.sendEvent(contextItemEvent(text));
   }
 
   close(): void {

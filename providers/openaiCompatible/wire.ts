@@ -58,3 +58,8 @@ export const RESPONSE_CREATE: ResponseCreateEvent = Object.freeze({ type: "respo
 export function toolOutputEvent(callId: string, output: string): ConversationItemCreateEvent {
   return { type: "conversation.item.create", item: { type: "function_call_output", call_id: callId, output } };
 }
+
+/** A user text item the model reads as context; with no `response.create` after it, nothing answers it now. */
+export function contextItemEvent(text: string): ConversationItemCreateEvent {
+  return { type: "conversation.item.create", item: { type: "message", role: "user", content: [{ type: "input_text", text }] } };
+}

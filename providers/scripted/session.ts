@@ -33,6 +33,8 @@ const CHUNK_BYTES = REPLY_CHUNK_MS * MULAW_BYTES_PER_MS;
 export interface ScriptedSessionControls {
   /** Caller μ-law received this far (the first two minutes at most). */
   inputAudio(): Buffer;
+  /** Every `addContext` text received, in order: the script doesn't understand them, only keeps them. */
+  contextReceived(): readonly string[];
   /** Ends the session like a network drop: a non-recoverable error, then `onClosed(clean: false)`. */
   drop(): void;
   /** A recoverable provider error with this message; the session goes on. */
@@ -85,6 +87,7 @@ export class ScriptedSession implements RealtimeSession, ScriptedSessionControls
   readonly #toolResults = new ToolResults();
   /** Tool calls asked for through `requestToolCall` (not by a script line): answered with the next line. */
   readonly #rehearsedToolCalls = new Set<string>();
+  readonly #context: string[] = [];
   readonly #cycleFrom: number;
   #closed = false;
   #activity: Activity = IDLE;
@@ -144,6 +147,10 @@ export class ScriptedSession implements RealtimeSession, ScriptedSessionControls
     }
   }
 
+  addContext(text: string): void {
+    if (!this.#closed) this.#context.push(text);
+  }
+
   close(): void {
     if (this.#closed) return;
     this.#shutdown("closed by Patchbay");
@@ -152,6 +159,10 @@ export class ScriptedSession implements RealtimeSession, ScriptedSessionControls
 
   inputAudio(): Buffer {
     return this.#input.audio();
+  }
+
+  contextReceived(): readonly string[] {
+    return [...this.#context];
   }
 
   drop(): void {

@@ -351,6 +351,16 @@ describe("ElevenLabs Agents adapter: protocol", () => {
     expect((await server.waitForToolResult(failing)).is_error).toBe(true);
   });
 
+  it("adds context as contextual_update, which the agent does not answer", async () => {
+    const { server, session, seen } = await connected({ audioPacing: "burst" }, { ...CONFIG, aiSpeaksFirst: false });
+    session.addContext("The caller entered 1234 on the keypad.");
+
+    expect(await server.waitForMessage("contextual_update")).toEqual({ type: "contextual_update", text: "The caller entered 1234 on the keypad." });
+    await sleep(200);
+    expect(only(seen, "audio")).toEqual([]);
+    expect(only(seen, "responseDone")).toEqual([]);
+  });
+
   it("marks only JSON objects with an error key as failed tool results", () => {
     expect(toolResultEvent("t", "plain text").is_error).toBe(false);
     expect(toolResultEvent("t", '["error"]').is_error).toBe(false);

@@ -185,6 +185,37 @@ describe("Gemini Live adapter against the fake Live server (real @google/genai c
     expect(JSON.stringify(turn.turns)).toContain("Greet the caller");
   });
 
+  it("adds context as a user turn with turnComplete false, which the model does not answer", async () => {
+    const { server, session, seen } = await connected({ audioPacing: "burst" });
+    session.addContext("The caller entered 1234 on the keypad.");
+
+    const content = await server.waitForMessage("clientContent");
+    expect(content).toEqual({ turns: [{ role: "user", parts: [{ text: "The caller entered 1234 on the keypad." }] }], turnComplete: false });
+    await sleep(200);
+    expect(only(seen, "responseDone")).toEqual([]);
+    expect(only(seen, "audio")).toEqual([]);
+  });
+
+  it("holds context given while a dropped connection is being resumed, and sends it on the new one", async () => {
+    fake = await FakeGeminiLiveServer.start({ audioPacing: "burst" });
+    const server = fake;
+    let live: RealtimeSession | null = null;
+    // Told to the session from inside the drop's report: the old socket is gone and the new one not yet up.
+    const { handlers, seen } = recordingHandlers({
+      onError: (error) => {
+        if (error.recoverable) live?.addContext("The caller pressed 9 on the keypad.");
+      },
+    });
+    session = live = await provider(server).connect(CONFIG, handlers, new AbortController().signal);
+    await until(() => server.handlesIssued.length === 1, "the first handle");
+    server.dropConnection();
+    await until(() => only(seen, "resumed").length === 1, "the resume");
+
+    const content = await server.waitForMessage("clientContent");
+    expect(content).toEqual({ turns: [{ role: "user", parts: [{ text: "The caller pressed 9 on the keypad." }] }], turnComplete: false });
+    expect(server.connectionsOpened).toBe(2);
+  });
+
   it("on interrupted: reports the barge-in, drops the rest of that turn, and answers the caller in a new turn", async () => {
     const { session, seen } = await connected({
       replies: [toneReply("A long greeting that the caller talks over.", 3_000), toneReply("Sure, tomorrow works.", 400)],

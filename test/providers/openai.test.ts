@@ -13,7 +13,7 @@ import {
   toneReply,
   type FakeOpenAIRealtimeOptions,
 } from "../fakes/openaiRealtimeServer.js";
-import { decodedAudio, frames, only, quietMulaw, recordingHandlers, until } from "./sessionRecorder.js";
+import { decodedAudio, frames, only, quietMulaw, recordingHandlers, sleep, until } from "./sessionRecorder.js";
 import { testSessionConfig } from "./sessionConfig.js";
 
 const CONFIG: ProviderSessionConfig = testSessionConfig({
@@ -263,6 +263,22 @@ describe("OpenAI Realtime adapter against the fake GA server", () => {
     expect(only(seen, "error")).toEqual([]);
     const types = server.received.map((e) => e.type);
     expect(types.indexOf("response.create")).toBeGreaterThan(types.indexOf("conversation.item.create"));
+  });
+
+  it("adds context as a user input_text item and asks for no reply", async () => {
+    const { server, session, seen } = await connected({ audioPacing: "burst" });
+    await server.waitForClientEvent("session.update");
+    session.addContext("The caller entered 1234 on the keypad.");
+
+    const item = await server.waitForClientEvent("conversation.item.create");
+    expect(item).toEqual({
+      type: "conversation.item.create",
+      item: { type: "message", role: "user", content: [{ type: "input_text", text: "The caller entered 1234 on the keypad." }] },
+    });
+    await sleep(200);
+    expect(server.received.map((e) => e.type)).not.toContain("response.create");
+    expect(only(seen, "responseDone")).toEqual([]);
+    expect(only(seen, "audio")).toEqual([]);
   });
 
   it("surfaces an error event with its message and stays usable", async () => {

@@ -377,6 +377,16 @@ describe("scripted session controls (the stand-in remote end)", () => {
     expect(controls.inputAudio().equals(caller)).toBe(true);
   });
 
+  it("keeps the context it is given, in order, and does not answer it", async () => {
+    const { session, controls, seen } = await connect([ANSWER]);
+    session.addContext("The caller pressed 4 on the keypad.");
+    session.addContext("The caller entered 1234 on the keypad.");
+    await vi.advanceTimersByTimeAsync(5_000);
+    expect(controls.contextReceived()).toEqual(["The caller pressed 4 on the keypad.", "The caller entered 1234 on the keypad."]);
+    expect(only(seen, "audio")).toEqual([]);
+    expect(only(seen, "transcript")).toEqual([]);
+  });
+
   it("caps the kept caller audio at two minutes", async () => {
     const { session, controls } = await connect([ANSWER]);
     const second = tone(1_000, 3).toString("base64");

@@ -214,6 +214,22 @@ describe("xAI Grok voice adapter against the fake (xai dialect)", () => {
     expect(only(seen, "audio").length).toBeGreaterThan(0);
   });
 
+  it("adds context as a user input_text item and asks for no reply", async () => {
+    const { server, session, seen } = await connected({ audioPacing: "burst" });
+    await server.waitForClientEvent("session.update");
+    session.addContext("The caller pressed 4 on the keypad.");
+
+    const item = await server.waitForClientEvent("conversation.item.create");
+    expect(item).toEqual({
+      type: "conversation.item.create",
+      item: { type: "message", role: "user", content: [{ type: "input_text", text: "The caller pressed 4 on the keypad." }] },
+    });
+    await sleep(200);
+    expect(server.received.map((e) => e.type)).not.toContain("response.create");
+    expect(only(seen, "responseDone")).toEqual([]);
+    expect(only(seen, "error")).toEqual([]);
+  });
+
   it("surfaces an error event as a recoverable provider_error_event and stays usable", async () => {
     const { server, session, seen } = await connected();
     await server.waitForClientEvent("session.update");
