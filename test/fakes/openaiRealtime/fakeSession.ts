@@ -11,6 +11,18 @@ import type {
 import type { XaiSession, XaiSessionUpdateEvent, XaiSessionUpdatedEvent } from "../../../providers/xai/wire.js";
 import { OPENAI_VOICES, XAI_VOICES } from "../../../providers/agentFields.js";
 
+/** A `session.update` merges into the session; audio input and output merge one level deeper, as the API does. */
+function mergeSession<S extends { audio?: { input?: object; output?: object } | null }>(current: S, update: Partial<S>): S {
+  return {
+    ...current,
+    ...update,
+    audio: {
+      input: { ...current.audio?.input, ...update.audio?.input },
+      output: { ...current.audio?.output, ...update.audio?.output },
+    },
+  };
+}
+
 /** Both services reject a voice they don't have, as the API does, with the choices in the message. */
 function unknownVoice(voice: string | undefined, voices: readonly string[]): string | null {
   if (voice === undefined || voices.includes(voice)) return null;
@@ -72,15 +84,7 @@ class GaFakeSession implements FakeSessionConfig {
     }
     const badVoice = unknownVoice(event.session.audio?.output?.voice as string | undefined, OPENAI_VOICES);
     if (badVoice !== null) return { error: badVoice };
-    const update = event.session;
-    const current = this.#session;
-    this.#session = {
-      ...current, ...update,
-      audio: {
-        input: { ...current.audio?.input, ...update.audio?.input },
-        output: { ...current.audio?.output, ...update.audio?.output },
-      },
-    };
+    this.#session = mergeSession(this.#session, event.session);
     return { ack: { type: "session.updated", event_id: eventId, session: this.#session } };
   }
 
@@ -113,15 +117,7 @@ class XaiFakeSession implements FakeSessionConfig {
     if (!isXaiUpdate(event)) return { error: "Unknown field 'session.type'." };
     const badVoice = unknownVoice(event.session.voice, XAI_VOICES);
     if (badVoice !== null) return { error: badVoice };
-    const update = event.session;
-    const current = this.#session;
-    this.#session = {
-      ...current, ...update,
-      audio: {
-        input: { ...current.audio?.input, ...update.audio?.input },
-        output: { ...current.audio?.output, ...update.audio?.output },
-      },
-    };
+    this.#session = mergeSession(this.#session, event.session);
     return { ack: { type: "session.updated", event_id: eventId, session: this.#session } };
   }
 
