@@ -38,6 +38,11 @@ export class InboundTimeline {
     return this.#resyncs;
   }
 
+  /** A new stream of the same call (after a failed transfer) counts its timestamps from zero again; the counts stay. */
+  restart(): void {
+    this.#expectedMs = -1;
+  }
+
   /**
    * A frame stamped `timestampMs` lasting `frameMs` arrived. Returns how many 20 ms silence frames to send
    * before it, or DROP_FRAME when its time has already been covered.

@@ -111,6 +111,17 @@ export interface RealtimeSession {
   sendToolResult(callId: string, output: string): void;
   /** Tell the model something that happened on the call (e.g. keypad digits) without asking it to answer now. */
   addContext(text: string): void;
+  /**
+   * Speak `text` word for word as the agent's next reply (a closing line, a voicemail message). Its audio
+   * arrives through `onAudio` like any reply's and `onResponseDone` marks its end; it stays in the model's
+   * memory as something the agent said. Call only when no reply is in progress (interrupt first).
+   */
+  say(text: string): void;
+  /**
+   * Ask the model to reply now, guided by `instructions` for this one reply (e.g. "You reached voicemail:
+   * leave a short message"), or by the conversation alone when null.
+   */
+  requestReply(instructions: string | null): void;
   /** The local VAD heard the caller stop (only called when `capabilities.needsLocalTurns`). */
   callerSpeechEnded?(): void;
   /** Idempotent. `onClosed` follows with `clean: true`. */

@@ -15,7 +15,22 @@ import type {
 } from "../providers/types.js";
 import { END_REASONS, type EndReason } from "./endReasons.js";
 import { CallerAudioTap } from "./callerAudio.js";
-import type { CallerVadFactory, CallLogPort, Clock, SessionLogger, TranscriptEntry, TwilioSink } from "./ports.js";
+import type {
+  CallControl,
+  CallerVad,
+  CallerVadFactory,
+  CallFunctions,
+  CallLogPort,
+  CallPolicy,
+  Clock,
+  SessionLogger,
+  TranscriptEntry,
+  TransferTarget,
+  TwilioSink,
+} from "./ports.js";
+import { findTransferTarget } from "./builtinTools.js";
+import { SilenceWatch } from "./silenceWatch.js";
+import { AnsweringMachine, type AmdVerdict, type GreetingEnd } from "./answeringMachine.js";
 import { finishWithRetry } from "./finishLog.js";
 import { Keypad, isKeypadDigit, keypadContextText } from "./keypad.js";
 
@@ -30,6 +45,37 @@ const EARLY_AUDIO_MAX_FRAMES = 250;
 /** Log the first few bad frames of a call in full, then only every Nth, so a flood can't flood the log. */
 const FAULT_LOG_FIRST = 5;
 const FAULT_LOG_EVERY = 100;
+/** How often the silence watch looks. */
+const SILENCE_CHECK_MS = 250;
+/** After "are you still there?", how long the caller has to answer (at most; never longer than the limit itself). */
+const STILL_THERE_GRACE_MS = 10_000;
+/** A function still running after this long gets a spoken "one moment" so the caller isn't left in silence. */
+const SPEAK_DURING_DELAY_MS = 700;
+/** While the agent is still talking when that time comes, look again this often. */
+const FILLER_RECHECK_MS = 250;
+/** A line to be played before hanging up or transferring gets this long (plus its own length) before we go on without it. */
+const REPLY_WAIT_MS = 8_000;
+/** Spoken lines run at roughly this many ms per character; used only to size the wait above. */
+const MS_PER_CHARACTER = 90;
+/** A call over its limit while a transfer is under way is looked at again this often. */
+const MAX_DURATION_RECHECK_MS = 5_000;
+/** After a transfer fails, how long the caller's stream has to come back before the call is written off. */
+const TRANSFER_RETURN_TIMEOUT_MS = 15_000;
+/** After a transfer's redirect, how long to wait for Twilio to report its outcome before letting the call go. */
+const TRANSFER_OUTCOME_TIMEOUT_MS = 120_000;
+/** Tool calls kept in the call log; a model stuck in a loop must not bloat it. */
+const MAX_LOGGED_TOOL_CALLS = 100;
+/** Twilio called a machine late (after we'd greeted) without saying its greeting ended: give it this long. */
+const LATE_MACHINE_GREETING_MS = 5_000;
+/** Voicemail audio goes to Twilio in pieces this long, each followed by a mark. */
+const VOICEMAIL_CHUNK_BYTES = 8_000;
+/** What the model is told when it reaches voicemail and the agent decides. */
+const VOICEMAIL_REACHED =
+  "You have reached an answering machine and its beep has just played. Leave a brief voicemail now: who you are, " +
+  "why you called and how to reach you back. Speak only the message; the call ends when you finish.";
+/** What the model is asked to say while a function runs. */
+const FUNCTION_FILLER =
+  "A lookup you asked for is still running. In one short sentence, tell the caller you're checking; don't guess the result.";
 
 export interface CallSessionOptions {
   readonly callId: string;
@@ -45,6 +91,42 @@ export interface CallSessionOptions {
   readonly mediaTimeoutMs?: number;
   /** Local VAD for the caller: a barge-in trigger that doesn't wait for the provider. */
   readonly vad?: CallerVadFactory;
+  /** Limits, answering machines, transfer targets; none when absent. */
+  readonly policy?: CallPolicy;
+  /** Twilio call control (hang up, transfer); without it the session can only close its stream. */
+  readonly control?: CallControl;
+  /** The agent's custom functions on this call. */
+  readonly functions?: CallFunctions;
+}
+
+/** One tool call as the call log keeps it. */
+interface ToolCallRecord {
+  name: string;
+  call_id: string;
+  at_ms: number;
+  duration_ms?: number;
+  ok?: boolean;
+  error?: string;
+  http_status?: number | null;
+}
+
+/** Something waiting for a reply to finish playing: a goodbye before the hang-up, a hand-off line before a transfer. */
+interface AfterReply {
+  readonly then: () => void;
+  /** True after `say`: wait for the new reply (the first one whose audio arrives next), not the current one. */
+  readonly newReply: boolean;
+  itemId: string | null;
+  replyDone: boolean;
+  readonly timer: NodeJS.Timeout;
+}
+
+interface Transfer {
+  readonly target: TransferTarget;
+  readonly toolCallId: string;
+  /** waiting: the hand-off line is playing; dialing: Twilio has the caller; failed: coming back to us. */
+  state: "waiting" | "dialing" | "failed";
+  failedStatus: string | null;
+  timer: NodeJS.Timeout | null;
 }
 
 /** What noticed the caller talking over the agent. */
@@ -105,6 +187,23 @@ export class CallSession {
   #endReason: EndReason | null = null;
   /** Twilio's answering-machine verdict on a call we placed, once it arrives. */
   #answeredBy: { answered_by: string; detection_ms: number | null } | null = null;
+  /** Set once the call is on its way out: no barge-in, no caller audio to the model, the last line plays. */
+  #closing: EndReason | null = null;
+  #afterReply: AfterReply | null = null;
+  #transfer: Transfer | null = null;
+  readonly #toolCalls: ToolCallRecord[] = [];
+  #toolsRunning = 0;
+  #silence: SilenceWatch | null = null;
+  #silenceTimer: NodeJS.Timeout | null = null;
+  #maxDurationTimer: NodeJS.Timeout | null = null;
+  #stillThereAsked = 0;
+  /** The answering-machine assist on a placed call with AMD; null otherwise or once it has decided everything. */
+  readonly #amd: AnsweringMachine | null;
+  /** True while the greeting waits for the answering-machine verdict. */
+  #amdHolding: boolean;
+  #greeted = false;
+  #voicemailGreetingEnd: GreetingEnd | null = null;
+  #voicemailFallback: NodeJS.Timeout | null = null;
 
   constructor(opts: CallSessionOptions) {
     this.#opts = opts;
@@ -117,8 +216,8 @@ export class CallSession {
       onAudio: (b64, itemId) => this.#onAgentAudio(b64, itemId),
       onSpeechStarted: () => this.#onCallerSpeech("provider_vad"),
       onTranscript: (role, text, final) => this.#onTranscript(role, text, final),
-      onToolCall: (id, name) => this.#onToolCall(id, name),
-      onResponseDone: () => {},
+      onToolCall: (id, name, args) => this.#onToolCall(id, name, args),
+      onResponseDone: (itemId) => this.#onResponseDone(itemId),
       onError: (err) => this.#onProviderError(err),
       onResumed: (reason) => {
         this.#providerResumptions++;
@@ -126,12 +225,38 @@ export class CallSession {
       },
       onClosed: (info) => this.#onProviderClosed(info),
     };
-    this.#tap = opts.vad
-      ? new CallerAudioTap(opts.vad, {
-          onSpeechStart: () => this.#onCallerSpeech("local_vad"),
-          onSpeechEnd: () => this.#onCallerSpeechEnded(),
-        })
-      : null;
+    const amd = opts.policy?.amd ?? null;
+    this.#amdHolding = amd !== null && amd.holdGreetingMs > 0;
+    this.#amd =
+      amd === null
+        ? null
+        : new AnsweringMachine(
+            {
+              onVerdict: (verdict) => this.#onAmdVerdict(verdict),
+              onGreetingEnded: (end) => this.#onMachineGreetingEnded(end),
+              onTwilioLate: (result, disagrees) => this.#onLateTwilioVerdict(result.answeredBy, result.raw, disagrees),
+            },
+            { holdGreetingMs: amd.holdGreetingMs, speechEndLagMs: opts.providerConfig.vad.silenceDurationMs },
+          );
+    const listeners: CallerVad[] = [];
+    if (opts.vad) {
+      listeners.push(
+        opts.vad({
+          onSpeechStart: (atMs) => {
+            // The greeting's shape only says who answered while nobody is talking to them yet.
+            if (this.#amdHolding) this.#amd?.speechStart(atMs);
+            this.#onCallerSpeech("local_vad");
+          },
+          onSpeechEnd: (atMs) => {
+            if (this.#amdHolding) this.#amd?.speechEnd(atMs);
+            this.#onCallerSpeechEnded();
+          },
+        }),
+      );
+    }
+    const machine = this.#amd;
+    if (machine !== null) listeners.push({ push: (pcm, endMs) => machine.pcm(pcm, endMs), close: () => machine.close() });
+    this.#tap = listeners.length > 0 ? new CallerAudioTap(listeners) : null;
   }
 
   get phase(): Phase {
@@ -151,6 +276,12 @@ export class CallSession {
   start(): void {
     const timeoutMs = this.#opts.mediaTimeoutMs ?? MEDIA_STREAM_TIMEOUT_MS;
     this.#mediaTimer = setTimeout(() => void this.end("media_timeout"), timeoutMs);
+    const maxDurationMs = this.#opts.policy?.maxDurationMs ?? 0;
+    if (maxDurationMs > 0) {
+      // Counted from the webhook (the call's start), so a resumed session keeps the original deadline.
+      const left = Math.max(0, maxDurationMs - (this.#clock.now() - this.#opts.startedAtMono));
+      this.#maxDurationTimer = setTimeout(() => this.#onMaxDuration(), left);
+    }
     this.#opts.provider.connect(this.#opts.providerConfig, this.#handlers, this.#abort.signal).then(
       (session) => this.#onProviderReady(session),
       (err: unknown) => {
@@ -167,6 +298,12 @@ export class CallSession {
       sink.close(1000, "call already ended");
       return;
     }
+    // A transfer that failed brings the caller back on a new stream.
+    if (this.#transfer !== null && this.#transfer.state !== "waiting" && this.#sink === null) {
+      this.#useStream(sink, streamSid);
+      this.#resumeAfterTransfer();
+      return;
+    }
     // One stream per call: a replayed start (the token lives minutes) must not take the agent's audio.
     if (this.#sink !== null) {
       this.#log.warn({ streamSid }, "refused a second media stream for a call that has one");
@@ -175,16 +312,32 @@ export class CallSession {
     }
     if (this.#mediaTimer) clearTimeout(this.#mediaTimer);
     this.#mediaTimer = null;
-    this.#sink = sink;
-    this.#streamSid = streamSid;
-    this.#writer = new TwilioFrameWriter(streamSid);
+    this.#useStream(sink, streamSid);
     this.#streamStartedAt = this.#clock.now();
-    this.#lastMediaAt = this.#streamStartedAt;
-    this.#stallTimer = setInterval(() => this.#checkStall(), STALL_CHECK_MS);
     this.#opts.callLogs.markInProgress(this.callId, { streamSid }).catch((err: unknown) => {
       this.#log.warn({ err }, "could not mark call in progress");
     });
     this.#maybeBegin();
+  }
+
+  #useStream(sink: TwilioSink, streamSid: string): void {
+    // A reconnected stream's media timestamps start again near zero.
+    this.#timeline.restart();
+    this.#sink = sink;
+    this.#streamSid = streamSid;
+    this.#writer = new TwilioFrameWriter(streamSid);
+    this.#lastMediaAt = this.#clock.now();
+    this.#stallTimer = setInterval(() => this.#checkStall(), STALL_CHECK_MS);
+  }
+
+  /** The stream went away during a transfer (Twilio's redirect stops it): the call isn't over. */
+  #dropStream(): void {
+    if (this.#stallTimer) clearInterval(this.#stallTimer);
+    this.#stallTimer = null;
+    this.#sink = null;
+    this.#writer = null;
+    this.#playout.clear();
+    this.#toTwilio?.reset();
   }
 
   /** One parsed Twilio message. The media case is the hot path: no awaits, no allocation, no logging. */
@@ -202,9 +355,10 @@ export class CallSession {
       }
       case "mark":
         this.#playout.onMarkEcho(msg.mark.name, this.#clock.now());
+        if (this.#afterReply?.replyDone === true) this.#checkPlayedOut();
         return;
       case "stop":
-        void this.end("stream_stopped");
+        this.#streamGone("stream_stopped");
         return;
       case "dtmf":
         this.#onKeypadPress(msg.dtmf.digit);
@@ -223,9 +377,17 @@ export class CallSession {
     }
   }
 
-  /** The media socket closed. */
-  onStreamClosed(code: number, reason: string): void {
-    if (this.#phase !== "ended") void this.end("twilio_socket_closed", `code ${code}${reason ? ` ${reason}` : ""}`);
+  /** The media socket closed; `sink` says which one, since a transfer that failed brings a second. */
+  onStreamClosed(code: number, reason: string, sink?: TwilioSink): void {
+    if (this.#phase === "ended") return;
+    if (sink !== undefined && this.#sink !== null && sink !== this.#sink) return;
+    this.#streamGone("twilio_socket_closed", `code ${code}${reason ? ` ${reason}` : ""}`);
+  }
+
+  /** The stream stopped or closed: the end of the call, unless Twilio took the caller for a transfer. */
+  #streamGone(reason: EndReason, detail?: string): void {
+    if (this.#transfer?.state === "dialing" || this.#transfer?.state === "failed") this.#dropStream();
+    else void this.end(reason, detail);
   }
 
   /**
@@ -234,11 +396,25 @@ export class CallSession {
    * playing and do nothing, so whichever trigger comes first wins, once.
    */
   bargeIn(trigger: BargeInTrigger): void {
+    // A goodbye or hand-off line plays to its end: the caller talking over it doesn't stop the hang-up.
+    if (this.#closing !== null || this.#transfer !== null) return;
+    const heard = this.#cutReply();
+    if (heard === false) return;
+    this.#bargeIns++;
+    this.#bargeInsBy[trigger]++;
+    this.#log.info({ trigger, itemId: heard?.itemId, playedMs: heard?.playedMs }, "barge-in");
+  }
+
+  /**
+   * Stop what the agent is saying: clear Twilio's queue, stop the reply, cut the model's memory at what was
+   * heard. False when nothing was playing.
+   */
+  #cutReply(): { itemId: string; playedMs: number } | null | false {
     const sink = this.#sink;
     const writer = this.#writer;
-    if (this.#phase !== "active" || sink === null || writer === null) return;
+    if (this.#phase !== "active" || sink === null || writer === null) return false;
     const now = this.#clock.now();
-    if (!this.#playout.isPlaying(now)) return;
+    if (!this.#playout.isPlaying(now)) return false;
     const heard = this.#playout.heard(now);
     sink.send(writer.clear());
     this.#playout.clear();
@@ -246,16 +422,34 @@ export class CallSession {
     if (heard) this.#interruptedItems.add(heard.itemId);
     if (this.#lastItemId) this.#interruptedItems.add(this.#lastItemId);
     this.#provider?.interrupt(heard?.itemId ?? null, heard?.playedMs ?? 0);
-    this.#bargeIns++;
-    this.#bargeInsBy[trigger]++;
-    this.#log.info({ trigger, itemId: heard?.itemId, playedMs: heard?.playedMs }, "barge-in");
+    return heard;
   }
 
-  /** Twilio's answering-machine verdict (async AMD): kept for the call log; acting on it is the voicemail flow's job. */
+  /** Twilio's answering-machine verdict (async AMD): kept for the call log and given to the answering-machine assist. */
   onAnsweredBy(answeredBy: string, detectionMs: number | null): void {
     if (this.#phase === "ended") return;
     this.#answeredBy = { answered_by: answeredBy, detection_ms: detectionMs };
     this.#log.info({ answeredBy, detectionMs }, "answering machine detection result");
+    this.#amd?.twilioVerdict(answeredBy, detectionMs);
+  }
+
+  /** The transfer's callee answered: the caller is theirs now. */
+  onTransferAnswered(): void {
+    const transfer = this.#transfer;
+    if (this.#phase === "ended" || transfer === null || transfer.state === "waiting") return;
+    void this.end("transferred", transfer.target.name);
+  }
+
+  /** The transfer's `<Dial>` failed (`status` is Twilio's DialCallStatus): the caller is coming back to the agent. */
+  onTransferFailed(status: string): void {
+    const transfer = this.#transfer;
+    if (this.#phase === "ended" || transfer === null || transfer.state === "waiting") return;
+    transfer.failedStatus = status;
+    transfer.state = "failed";
+    this.#log.info({ target: transfer.target.name, status }, "transfer failed; waiting for the caller's stream to come back");
+    // No stream back (the caller hung up while it rang): the call is over, and it was not transferred.
+    if (transfer.timer) clearTimeout(transfer.timer);
+    transfer.timer = setTimeout(() => void this.end("stream_stopped", `transfer to ${transfer.target.name} ${status}; the caller did not come back`), TRANSFER_RETURN_TIMEOUT_MS);
   }
 
   /** End the call once, for `reason`; finishes the call log. Later calls return the same promise. */
@@ -265,6 +459,11 @@ export class CallSession {
     this.#endReason = reason;
     if (this.#mediaTimer) clearTimeout(this.#mediaTimer);
     if (this.#stallTimer) clearInterval(this.#stallTimer);
+    if (this.#silenceTimer) clearInterval(this.#silenceTimer);
+    if (this.#maxDurationTimer) clearTimeout(this.#maxDurationTimer);
+    if (this.#afterReply) clearTimeout(this.#afterReply.timer);
+    if (this.#transfer?.timer) clearTimeout(this.#transfer.timer);
+    if (this.#voicemailFallback) clearTimeout(this.#voicemailFallback);
     // Keys still inside their batch window reach the transcript; the model is past hearing them.
     this.#keypad.flush();
     this.#abort.abort();
@@ -296,8 +495,10 @@ export class CallSession {
       end_reason: reason,
       ...(detail ? { end_detail: detail } : {}),
       ...(this.#streamSid !== null ? { stream_sid: this.#streamSid } : {}),
-      ...(this.#answeredBy !== null ? { amd: this.#answeredBy } : {}),
+      ...this.#amdMetadata(),
       ...(this.#keypad.presses.length ? { dtmf: [...this.#keypad.presses] } : {}),
+      ...(this.#toolCalls.length ? { tool_calls: [...this.#toolCalls] } : {}),
+      ...(this.#stillThereAsked ? { still_there_prompts: this.#stillThereAsked } : {}),
       barge_ins: this.#bargeIns,
       barge_ins_by: { ...this.#bargeInsBy },
       media: {
@@ -343,16 +544,34 @@ export class CallSession {
     const toProvider = this.#toProvider;
     if (this.#phase !== "connecting" || provider === null || toProvider === null || this.#sink === null) return;
     this.#phase = "active";
-    for (const payload of this.#earlyAudio) provider.appendAudio(toProvider.convert(payload));
+    // Held for AMD, early audio is the greeting of whoever answered: not for the model.
+    if (!this.#amdHolding) for (const payload of this.#earlyAudio) provider.appendAudio(toProvider.convert(payload));
     this.#earlyAudio.length = 0;
-    if (this.#opts.providerConfig.aiSpeaksFirst) provider.startGreeting();
+    this.#startSilenceWatch();
+    // A machine's greeting can end before the provider is up: the message goes now.
+    if (this.#amdHolding && this.#voicemailGreetingEnd !== null && this.#isMachine()) this.#leaveVoicemail();
+    this.#greetIfDue();
+  }
+
+  #isMachine(): boolean {
+    const answered = this.#amd?.verdict?.answeredBy;
+    return answered === "machine" || answered === "fax";
+  }
+
+  /** The agent opens once the call is up and, on a placed call, once we know a person answered. */
+  #greetIfDue(): void {
+    if (this.#phase !== "active" || this.#greeted || this.#amdHolding || this.#closing !== null) return;
+    this.#greeted = true;
+    if (this.#opts.providerConfig.aiSpeaksFirst) this.#provider?.startGreeting();
   }
 
   /** One 20 ms frame of caller audio, in order, gaps already filled. */
   #callerAudio(payload: string): void {
     this.#tap?.push(payload);
-    if (this.#provider !== null && this.#phase === "active") this.#provider.appendAudio(this.#toProvider!.convert(payload));
-    else this.#keepEarlyAudio(payload);
+    if (this.#provider !== null && this.#phase === "active") {
+      // On the way out or being handed over, the caller's words are not for the model.
+      if (this.#closing === null && this.#transfer === null && !this.#amdHolding) this.#provider.appendAudio(this.#toProvider!.convert(payload));
+    } else this.#keepEarlyAudio(payload);
   }
 
   #keepEarlyAudio(payload: string): void {
@@ -377,6 +596,8 @@ export class CallSession {
     if (mulaw === "") return;
     const now = this.#clock.now();
     if (this.#firstAgentAudioAt === null) this.#firstAgentAudioAt = now;
+    const after = this.#afterReply;
+    if (after !== null && after.newReply && after.itemId === null) after.itemId = itemId;
     if (this.#lastItemId !== itemId) this.#agentTurnAt = now;
     this.#lastItemId = itemId;
     const mark = this.#playout.queue(itemId, mulawBase64Ms(mulaw), now);
@@ -386,6 +607,7 @@ export class CallSession {
 
   #onCallerSpeech(trigger: BargeInTrigger): void {
     if (this.#phase === "ended") return;
+    this.#silence?.callerSound(this.#clock.now());
     // Caller turns are stamped by whichever VAD the provider takes turns from; otherwise local VAD only barges in.
     if (this.#takesLocalTurns()) {
       if (trigger === "local_vad") this.#localTurnAt = this.#clock.now();
@@ -419,6 +641,7 @@ export class CallSession {
     if (!final || text.trim() === "") return;
     // A local-turn provider transcribes the turn the local VAD just ended; a queue of starts could drift
     // when some turns get no transcript.
+    if (role === "caller") this.#silence?.callerSound(this.#clock.now());
     const turnAt = role === "agent" ? this.#agentTurnAt : this.#callerTurnStart();
     this.#addTranscriptLine(role, text.trim(), Math.round((turnAt ?? this.#clock.now()) - this.#opts.startedAtMono));
   }
@@ -437,6 +660,7 @@ export class CallSession {
       this.#log.warn({ digit: digit.slice(0, 8) }, "ignored a dtmf frame that is not a keypad key");
       return;
     }
+    this.#silence?.callerSound(this.#clock.now());
     this.#keypad.press(digit, Math.round(this.#clock.now() - this.#opts.startedAtMono));
   }
 
@@ -448,10 +672,361 @@ export class CallSession {
     this.#log.info({ keys: digits.length }, "keypad entry sent to the model");
   }
 
-  #onToolCall(id: string, name: string): void {
-    // No tools are offered yet; answer so the model isn't left waiting on a result.
-    this.#log.warn({ tool: name }, "model called a tool this agent does not offer");
-    this.#provider?.sendToolResult(id, JSON.stringify({ error: `unknown tool ${name}` }));
+  #onToolCall(id: string, name: string, argsJson: string): void {
+    if (this.#phase === "ended") return;
+    const record: ToolCallRecord = { name, call_id: id, at_ms: Math.round(this.#clock.now() - this.#opts.startedAtMono) };
+    if (this.#toolCalls.length < MAX_LOGGED_TOOL_CALLS) this.#toolCalls.push(record);
+    const args = parseArgs(argsJson);
+    if (name === "end_call" && this.#offers("end_call")) {
+      // Already on the way out (a goodbye, a voicemail) or being handed over: that path ends the call.
+      if (this.#closing !== null || this.#transfer !== null) {
+        record.ok = false;
+        record.error = this.#transfer !== null ? "ignored during a transfer" : "ignored: the call is already ending";
+        return;
+      }
+      this.#log.info({ reason: args.reason }, "agent ended the call");
+      record.ok = true;
+      // No tool result: it would prompt another reply. The goodbye in this reply plays out, then we hang up.
+      this.#closing = "agent_ended_call";
+      this.#whenReplyPlayed(() => this.#hangUp("agent_ended_call", typeof args.reason === "string" ? args.reason : undefined), false, REPLY_WAIT_MS);
+      return;
+    }
+    if (name === "transfer_call" && this.#offers("transfer_call")) {
+      this.#onTransferCall(id, args, record);
+      return;
+    }
+    const fn = this.#opts.functions?.lookup(name);
+    if (fn === undefined) {
+      this.#log.warn({ tool: name }, "model called a tool this agent does not offer");
+      record.ok = false;
+      record.error = "unknown tool";
+      this.#provider?.sendToolResult(id, JSON.stringify({ error: `unknown tool ${name}` }));
+      return;
+    }
+    this.#runFunction(id, name, argsJson, fn.speakDuringExecution, record);
+  }
+
+  #offers(tool: "end_call" | "transfer_call"): boolean {
+    return this.#opts.providerConfig.tools.some((t) => t.name === tool);
+  }
+
+  #runFunction(id: string, name: string, argsJson: string, speakDuring: boolean, record: ToolCallRecord): void {
+    const started = this.#clock.now();
+    this.#toolsRunning++;
+    let filler: NodeJS.Timeout | null = null;
+    // The caller hears the agent already while it talks; only a silence gets the "one moment".
+    const fillSilence = (): void => {
+      if (this.#phase !== "active" || this.#transfer !== null || this.#closing !== null) return;
+      if (this.#playout.isPlaying(this.#clock.now())) filler = setTimeout(fillSilence, FILLER_RECHECK_MS);
+      else this.#provider?.requestReply(FUNCTION_FILLER);
+    };
+    if (speakDuring) filler = setTimeout(fillSilence, SPEAK_DURING_DELAY_MS);
+    void this.#opts.functions!.invoke(name, argsJson, this.#abort.signal).then((result) => {
+      if (filler) clearTimeout(filler);
+      this.#toolsRunning--;
+      record.duration_ms = Math.round(this.#clock.now() - started);
+      record.ok = result.ok;
+      record.http_status = result.httpStatus;
+      if (result.error !== null) record.error = result.error;
+      this.#log.info({ tool: name, ok: result.ok, httpStatus: result.httpStatus, durationMs: record.duration_ms }, "function call finished");
+      // During a transfer the model must not start talking to nobody; the result is logged, not sent.
+      if (this.#phase !== "ended" && this.#transfer === null) this.#provider?.sendToolResult(id, result.output);
+    });
+  }
+
+  #onTransferCall(id: string, args: Record<string, unknown>, record: ToolCallRecord): void {
+    const targets = this.#opts.policy?.transferTargets ?? [];
+    const target = findTransferTarget(targets, args.target);
+    const control = this.#opts.control;
+    if (target === undefined || control === undefined || this.#transfer !== null || this.#closing !== null) {
+      const error =
+        target === undefined
+          ? `no transfer target named ${JSON.stringify(args.target)}; the targets are ${targets.map((t) => t.name).join(", ")}`
+          : "a transfer can't be made on this call";
+      record.ok = false;
+      record.error = error;
+      this.#provider?.sendToolResult(id, JSON.stringify({ transferred: false, error }));
+      return;
+    }
+    const reason = typeof args.reason === "string" ? args.reason : "";
+    this.#transfer = { target, toolCallId: id, state: "waiting", failedStatus: null, timer: null };
+    this.#log.info({ target: target.name }, "transfer requested");
+    // The hand-off line ("let me put you through") plays first; Twilio's redirect would cut it off.
+    this.#whenReplyPlayed(() => this.#startTransfer(control, target, reason, record), false, REPLY_WAIT_MS);
+  }
+
+  #startTransfer(control: CallControl, target: TransferTarget, reason: string, record: ToolCallRecord): void {
+    const transfer = this.#transfer;
+    if (this.#phase === "ended" || transfer === null) return;
+    const started = this.#clock.now();
+    transfer.state = "dialing";
+    transfer.timer = setTimeout(() => void this.end("transferred", `${target.name}: no outcome reported`), TRANSFER_OUTCOME_TIMEOUT_MS);
+    control.transfer({ target, reason, transcript: [...this.#transcript] }).then(
+      () => {
+        record.ok = true;
+        record.duration_ms = Math.round(this.#clock.now() - started);
+        this.#log.info({ target: target.name }, "caller redirected to the transfer target");
+      },
+      (err: unknown) => {
+        const error = err instanceof Error ? err.message : String(err);
+        record.ok = false;
+        record.error = error;
+        this.#log.warn({ err, target: target.name }, "transfer could not be started");
+        if (transfer.timer) clearTimeout(transfer.timer);
+        this.#transfer = null;
+        // The stream already went (the caller hung up, or Twilio did redirect and only its answer was lost):
+        // nobody is left on this side to talk to.
+        if (this.#sink === null) {
+          void this.end("stream_stopped", `transfer to ${target.name} could not be confirmed: ${error}`);
+          return;
+        }
+        if (this.#phase === "active") this.#provider?.sendToolResult(transfer.toolCallId, JSON.stringify({ transferred: false, error: "the transfer could not be started" }));
+      },
+    );
+  }
+
+  /** The caller is back after a failed transfer: the model hears why, and carries on. */
+  #resumeAfterTransfer(): void {
+    const transfer = this.#transfer!;
+    if (transfer.timer) clearTimeout(transfer.timer);
+    this.#transfer = null;
+    const status = transfer.failedStatus ?? "failed";
+    this.#log.info({ target: transfer.target.name, status }, "caller back with the agent after a failed transfer");
+    this.#silence?.callerSound(this.#clock.now());
+    this.#provider?.sendToolResult(
+      transfer.toolCallId,
+      JSON.stringify({
+        transferred: false,
+        outcome: status,
+        message: `The transfer to ${transfer.target.name} did not connect (${status}). The caller is back on the line with you: tell them, and offer another way to help.`,
+      }),
+    );
+  }
+
+  /**
+   * Run `then` once a reply has played to its end: the current one (`newReply` false, e.g. the goodbye said
+   * with end_call) or the next one (after `say`). Gives up waiting after `maxWaitMs`.
+   */
+  #whenReplyPlayed(then: () => void, newReply: boolean, maxWaitMs: number, replyDone = false): void {
+    if (this.#afterReply) clearTimeout(this.#afterReply.timer);
+    const timer = setTimeout(() => {
+      this.#log.warn({ maxWaitMs }, "a reply we waited for did not finish playing; going on without it");
+      this.#runAfterReply();
+    }, maxWaitMs);
+    this.#afterReply = { then, newReply, itemId: null, replyDone, timer };
+    if (replyDone) this.#checkPlayedOut();
+  }
+
+  #onResponseDone(itemId: string | null): void {
+    const after = this.#afterReply;
+    if (after === null || after.replyDone) return;
+    // After say(), an older reply we cut may still report done: only the new one counts.
+    if (after.newReply && (itemId === null || itemId !== after.itemId)) return;
+    after.replyDone = true;
+    this.#checkPlayedOut();
+  }
+
+  /** Every mark we sent has come back: the caller heard the whole reply. */
+  #checkPlayedOut(): void {
+    if (this.#playout.confirmedMs >= this.#playout.sentMs) this.#runAfterReply();
+  }
+
+  #runAfterReply(): void {
+    const after = this.#afterReply;
+    if (after === null) return;
+    clearTimeout(after.timer);
+    this.#afterReply = null;
+    if (this.#phase !== "ended") after.then();
+  }
+
+  #amdMetadata(): Record<string, unknown> {
+    const decision = this.#amd?.decision ?? null;
+    if (decision === null) return this.#answeredBy !== null ? { amd: this.#answeredBy } : {};
+    const { verdict, greetingEnd, beep } = decision;
+    return {
+      amd: {
+        ...(this.#answeredBy ?? {}),
+        answered_by_local: verdict?.answeredBy ?? null,
+        decided_by: verdict?.source ?? null,
+        decided_at_ms: verdict === null ? null : Math.round(verdict.atMs),
+        twilio_disagrees: decision.twilioDisagrees,
+        ...(greetingEnd !== null ? { greeting_end: { source: greetingEnd.source, at_ms: Math.round(greetingEnd.atMs) } } : {}),
+        ...(beep !== null ? { beep: { start_ms: Math.round(beep.startMs), end_ms: Math.round(beep.endMs), hz: Math.round(beep.hz) } } : {}),
+      },
+    };
+  }
+
+  /** Who answered a placed call is known: a person gets the greeting, a machine the voicemail behaviour. */
+  #onAmdVerdict(verdict: AmdVerdict): void {
+    if (this.#phase === "ended") return;
+    this.#log.info({ answeredBy: verdict.answeredBy, source: verdict.source, atMs: Math.round(verdict.atMs) }, "answering machine verdict");
+    if (verdict.answeredBy === "machine" || verdict.answeredBy === "fax") {
+      this.#onMachine(verdict.answeredBy);
+      return;
+    }
+    this.#amdHolding = false;
+    this.#greetIfDue();
+  }
+
+  /** Twilio answered after we decided: a machine where we only timed out still gets the voicemail behaviour. */
+  #onLateTwilioVerdict(answeredBy: string, raw: string, disagrees: boolean): void {
+    if (!disagrees || this.#phase === "ended") return;
+    const decided = this.#amd?.verdict ?? null;
+    this.#log.info({ twilio: raw, local: decided?.answeredBy, source: decided?.source }, "Twilio's AMD result disagrees with ours");
+    // A conversation with someone our own evidence called a person goes on: hanging up on a person is the worse mistake.
+    if (decided?.source !== "timeout" || (answeredBy !== "machine" && answeredBy !== "fax")) return;
+    // Already on the way out or being handed over: the machine verdict comes too late to matter.
+    if (this.#closing !== null || this.#transfer !== null) return;
+    // Twilio's machine_end_* says the greeting is over; after machine_start we give it a moment to finish.
+    if (raw.startsWith("machine_end")) this.#voicemailGreetingEnd = { source: "twilio", atMs: 0 };
+    else this.#voicemailFallback = setTimeout(() => this.#leaveVoicemail(), LATE_MACHINE_GREETING_MS);
+    this.#onMachine(answeredBy);
+  }
+
+  #onMachine(kind: "machine" | "fax"): void {
+    const amd = this.#opts.policy?.amd;
+    if (amd === undefined || amd === null || this.#closing !== null || this.#transfer !== null) return;
+    this.#amdHolding = true;
+    // The agent may have started talking (greeting not held, or held too briefly): the machine gets none of it.
+    this.#cutReply();
+    if (kind === "fax" || amd.behavior === "hangup") {
+      this.#closing = "voicemail_hangup";
+      this.#hangUp("voicemail_hangup", kind);
+      return;
+    }
+    // The message waits for the greeting's end; it may already have come (Twilio's machine_end_*).
+    if (this.#voicemailGreetingEnd !== null) this.#leaveVoicemail();
+  }
+
+  /** Comes only after a machine verdict. */
+  #onMachineGreetingEnded(end: GreetingEnd): void {
+    if (this.#phase === "ended") return;
+    this.#voicemailGreetingEnd = end;
+    this.#log.info({ source: end.source, atMs: Math.round(end.atMs) }, "answering machine greeting ended");
+    if (this.#amdHolding) this.#leaveVoicemail();
+  }
+
+  /** After the machine's beep: play the audio, speak the message, or let the model leave one; then hang up. */
+  #leaveVoicemail(): void {
+    const amd = this.#opts.policy?.amd;
+    if (amd === undefined || amd === null || this.#phase !== "active" || this.#closing !== null || this.#transfer !== null) return;
+    switch (amd.behavior) {
+      case "hangup":
+        this.#closing = "voicemail_hangup";
+        this.#hangUp("voicemail_hangup");
+        return;
+      case "agent_decides":
+        this.#closing = "voicemail_left";
+        this.#provider?.requestReply(VOICEMAIL_REACHED);
+        this.#whenReplyPlayed(() => this.#hangUp("voicemail_left", "agent_decides"), true, REPLY_WAIT_MS * 4);
+        return;
+      case "static_message":
+      case "dynamic_message":
+        break;
+    }
+    this.#closing = "voicemail_left";
+    const spoken = (): void => {
+      if (amd.message === null) {
+        this.#log.warn({}, "no voicemail message or audio to leave; hanging up");
+        this.#hangUp("voicemail_hangup", "no voicemail message configured");
+        return;
+      }
+      this.#provider?.say(amd.message);
+      this.#whenReplyPlayed(() => this.#hangUp("voicemail_left", "message"), true, REPLY_WAIT_MS + amd.message.length * MS_PER_CHARACTER);
+    };
+    if (amd.audio === null) {
+      spoken();
+      return;
+    }
+    // Fetched when the call started; by the beep it has almost always arrived.
+    void amd.audio.then((audio) => {
+      if (this.#phase !== "active") return;
+      if (audio === null || audio.length === 0) spoken();
+      else this.#playVoicemailAudio(audio);
+    });
+  }
+
+  /** Sends recorded audio straight to Twilio (no provider involved), then hangs up after its last mark. */
+  #playVoicemailAudio(mulaw: Buffer): void {
+    const sink = this.#sink;
+    const writer = this.#writer;
+    if (sink === null || writer === null) {
+      this.#hangUp("voicemail_hangup", "no media stream to play the voicemail audio on");
+      return;
+    }
+    const now = this.#clock.now();
+    for (let at = 0; at < mulaw.length; at += VOICEMAIL_CHUNK_BYTES) {
+      const chunk = mulaw.subarray(at, at + VOICEMAIL_CHUNK_BYTES).toString("base64");
+      const mark = this.#playout.queue("voicemail-audio", mulawBase64Ms(chunk), now);
+      sink.send(writer.media(chunk));
+      sink.send(writer.mark(mark));
+    }
+    this.#log.info({ ms: Math.round(mulaw.length / 8) }, "playing the voicemail audio");
+    this.#whenReplyPlayed(() => this.#hangUp("voicemail_left", "audio"), false, REPLY_WAIT_MS + mulaw.length / 8, true);
+  }
+
+  /** Speak `line` (cutting whatever is playing), then hang up once it has played. */
+  #closeWith(reason: EndReason, line: string | null): void {
+    if (this.#phase !== "active" || this.#closing !== null) return;
+    this.#closing = reason;
+    const provider = this.#provider;
+    if (line === null || provider === null) {
+      this.#hangUp(reason);
+      return;
+    }
+    // A reply being generated but not yet heard is stopped too, or the line would wait behind it.
+    if (this.#cutReply() === false) provider.interrupt(null, 0);
+    provider.say(line);
+    this.#whenReplyPlayed(() => this.#hangUp(reason), true, REPLY_WAIT_MS + line.length * MS_PER_CHARACTER);
+  }
+
+  /** Hang up through Twilio's REST API (works wherever the stream is) and end; closing the stream hangs up too. */
+  #hangUp(reason: EndReason, detail?: string): void {
+    this.#opts.control?.hangUp().catch((err: unknown) => this.#log.warn({ err }, "REST hang-up failed; closing the stream ends the call"));
+    void this.end(reason, detail);
+  }
+
+  #onMaxDuration(): void {
+    // Mid-transfer the caller may be with a person; if they come back, the limit applies again then.
+    if (this.#transfer !== null) {
+      this.#maxDurationTimer = setTimeout(() => this.#onMaxDuration(), MAX_DURATION_RECHECK_MS);
+      return;
+    }
+    this.#log.info({ maxDurationMs: this.#opts.policy?.maxDurationMs }, "call reached its maximum duration");
+    if (this.#phase === "active") this.#closeWith("max_duration", this.#opts.policy?.lines.maxDuration ?? null);
+    else void this.end("max_duration");
+  }
+
+  #startSilenceWatch(): void {
+    const maxSilenceMs = this.#opts.policy?.maxSilenceMs ?? 0;
+    if (maxSilenceMs <= 0 || this.#silence !== null) return;
+    this.#silence = new SilenceWatch(maxSilenceMs, Math.min(maxSilenceMs, STILL_THERE_GRACE_MS), this.#clock.now());
+    this.#silenceTimer = setInterval(() => this.#checkSilence(), SILENCE_CHECK_MS);
+  }
+
+  #checkSilence(): void {
+    const silence = this.#silence;
+    const provider = this.#provider;
+    if (silence === null || provider === null || this.#phase !== "active") return;
+    const now = this.#clock.now();
+    // Not the caller's silence: the agent talking, a function running, a transfer or goodbye under way.
+    if (this.#playout.isPlaying(now) || this.#toolsRunning > 0 || this.#transfer !== null || this.#closing !== null || this.#amdHolding) {
+      silence.agentBusy(now);
+      return;
+    }
+    switch (silence.check(now)) {
+      case "none":
+        return;
+      case "ask":
+        this.#stillThereAsked++;
+        this.#log.info({}, "caller silent; asking if they are still there");
+        provider.say(this.#opts.policy!.lines.stillThere);
+        return;
+      case "hang_up":
+        this.#log.info({}, "caller still silent; hanging up");
+        this.#closeWith("max_silence", this.#opts.policy!.lines.silenceGoodbye);
+        return;
+    }
   }
 
   #onProviderError(err: ProviderError): void {
@@ -466,5 +1041,15 @@ export class CallSession {
   #onProviderClosed(info: ProviderCloseInfo): void {
     if (this.#phase === "ended") return;
     void this.end(info.clean ? "provider_closed" : "provider_error", info.reason);
+  }
+}
+
+/** A tool call's arguments as an object; anything unparsable is an empty one (the tool then says what's missing). */
+function parseArgs(json: string): Record<string, unknown> {
+  try {
+    const value: unknown = JSON.parse(json);
+    return typeof value === "object" && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
+  } catch {
+    return {};
   }
 }

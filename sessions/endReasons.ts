@@ -14,6 +14,12 @@ export const END_REASONS = {
   media_timeout: { status: "failed", why: "Twilio never opened the media stream after the voice webhook" },
   shutdown: { status: "failed", why: "the server shut down while the call was live" },
   twilio_stream_stalled: { status: "failed", why: "no media from Twilio for too long while the socket stayed open" },
+  agent_ended_call: { status: "completed", why: "the agent called `end_call`; its goodbye played, then Patchbay hung up" },
+  max_duration: { status: "completed", why: "the call reached the agent's `max_call_duration_minutes`; a closing line played, then Patchbay hung up" },
+  max_silence: { status: "completed", why: "the caller stayed silent past `max_silence_seconds` and an \"are you still there?\"; Patchbay hung up" },
+  voicemail_hangup: { status: "completed", why: "an answering machine (or fax) answered and the agent's voicemail behaviour is to hang up" },
+  voicemail_left: { status: "completed", why: "an answering machine answered; the voicemail message played after its greeting, then Patchbay hung up" },
+  transferred: { status: "completed", why: "the caller was transferred to a person (see `metadata.transfer`)" },
   internal_error: { status: "failed", why: "a bug in Patchbay while handling the call (see the error log)" },
 } as const satisfies Record<string, { status: CallStatus; why: string }>;
 

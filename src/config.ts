@@ -31,6 +31,15 @@ export interface Config {
   readonly scriptedScript: string | undefined;
   /** Encrypts secrets at rest (tenants' Twilio auth tokens): 32 bytes, hex or base64. */
   readonly encryptionKey: Buffer | undefined;
+  /**
+   * Hosts (names or IP literals, lower-case) that user-supplied URLs — function webhooks, voicemail audio —
+   * may reach even though they are loopback or private: test receivers, on-premises services. Empty by default.
+   */
+  readonly ssrfAllowHosts: ReadonlySet<string>;
+  /** Longest an outbound call's greeting waits for the answering-machine verdict; 0 greets at once. */
+  readonly amdHoldGreetingMs: number;
+  /** OpenAI text model that writes the whisper summary for transfers (OPENAI_API_KEY / OPENAI_BASE_URL). */
+  readonly summaryModel: string;
   readonly outbound: {
     /** Calls a tenant may place per minute. */
     readonly ratePerMinute: number;
@@ -108,6 +117,14 @@ export function loadConfig(env: Env = process.env): Config {
     ratePerMinute: read.int("OUTBOUND_RATE_PER_MINUTE", 30, 1, 10_000),
     maxConcurrent: read.int("OUTBOUND_MAX_CONCURRENT", 10, 1, 10_000),
   };
+  const ssrfAllowHosts = new Set(
+    (read.string("SSRF_ALLOW_HOSTS") ?? "")
+      .split(",")
+      .map((h) => h.trim().toLowerCase())
+      .filter((h) => h !== ""),
+  );
+  const amdHoldGreetingMs = read.int("AMD_HOLD_GREETING_MS", 5_000, 0, 30_000);
+  const summaryModel = read.string("SUMMARY_MODEL") ?? "gpt-4.1-mini";
   const rawScript = read.string("SCRIPTED_SCRIPT");
   const scriptedScript = rawScript === undefined ? undefined : path.resolve(rawScript);
   const elevenlabs = provider("ELEVENLABS", "https://api.elevenlabs.io");
@@ -132,6 +149,9 @@ export function loadConfig(env: Env = process.env): Config {
     elevenlabs,
     scriptedScript,
     encryptionKey,
+    ssrfAllowHosts,
+    amdHoldGreetingMs,
+    summaryModel,
     outbound,
   };
 }

@@ -9,14 +9,15 @@ import type { EarlyListener } from "./http/earlyListener.js";
 import { healthRoute } from "./http/routes/health.js";
 import type { Logger } from "./log.js";
 import { initResamplers } from "../media/resample/index.js";
-import type { AgentVadFields } from "../media/vad/index.js";
 import { LocalVad } from "./localVad.js";
 import { loadScriptedScript, providerRegistry } from "./providers.js";
 import { SessionTokens, sessionSecretFrom } from "./sessionToken.js";
-import { ensureBootstrapAdmin, startDatabase, type AgentRow, type StartingDb } from "./storage/index.js";
+import { agentVadFields } from "./storage/agentSettings.js";
+import { ensureBootstrapAdmin, startDatabase, type StartingDb } from "./storage/index.js";
 import { attachMediaSocket, type MediaSocketServer } from "./twilio/mediaSocket.js";
 import { voiceWebhookRoute } from "./twilio/voiceWebhook.js";
 import { twilioCallbackRoutes } from "./twilio/callbacks.js";
+import { twilioTransferRoutes } from "./twilio/transferRoutes.js";
 import type { AppServices } from "./http/services.js";
 import { twilioAuthTokenFor } from "./twilio/credentials.js";
 import { isUuid } from "./storage/repos/shared.js";
@@ -95,7 +96,7 @@ export async function startServer(config: Config, opts: StartOptions): Promise<R
   const providers = providerRegistry(config, script);
   const secret = sessionSecretFrom(config.sessionSecret, config.twilio.authToken);
   const tokens = secret ? new SessionTokens(secret) : undefined;
-  const calls = new CallFactory({ db, providers, sessions, clock, log, vadFor: (agent) => localVad?.factory(vadFieldsOf(agent)) });
+  const calls = new CallFactory({ db, config, bus, providers, sessions, clock, log, vadFor: (agent) => localVad?.factory(agentVadFields(agent.settings)) });
   let draining = false;
   let media: MediaSocketServer | null = null;
 
@@ -118,6 +119,7 @@ export async function startServer(config: Config, opts: StartOptions): Promise<R
       });
       voiceWebhookRoute(a, { config, db, tokens, providers, sessions, calls, draining: () => draining });
       twilioCallbackRoutes(a, services);
+      twilioTransferRoutes(a, services);
     },
   });
   media = attachMediaSocket(app.server, {
@@ -164,12 +166,3 @@ export async function startServer(config: Config, opts: StartOptions): Promise<R
   return { url: `http://${config.host}:${port}`, config, app, store, bus, sessions, providers, ready, drain, close };
 }
 
-/** The agent's VAD tuning; these fields live in `settings` until the full agent API promotes them. */
-function vadFieldsOf(agent: AgentRow): AgentVadFields {
-  const num = (v: unknown): number | undefined => (typeof v === "number" ? v : undefined);
-  return {
-    vad_threshold: num(agent.settings.vad_threshold),
-    vad_silence_duration_ms: num(agent.settings.vad_silence_duration_ms),
-    vad_prefix_padding_ms: num(agent.settings.vad_prefix_padding_ms),
-  };
-}

@@ -53,6 +53,8 @@ async function openCall(shape: ProviderShape, engines: VadEngines, n: number) {
     interrupt: nothing,
     sendToolResult: nothing,
     addContext: nothing,
+    say: nothing,
+    requestReply: nothing,
     close: nothing,
   };
   const provider: RealtimeProvider = {

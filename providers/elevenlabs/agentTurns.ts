@@ -28,7 +28,7 @@ export class AgentTurns {
 
   /** Item id for audio with `eventId`, or null when that audio is stale. Hot path: allocates once per turn. */
   accept(eventId: number): string | null {
-    if (eventId < this.#staleBelow || eventId <= this.#cutThrough) return null;
+    if (this.isStale(eventId)) return null;
     if (eventId !== this.#eventId) {
       this.#end("completed");
       this.#eventId = eventId;
@@ -36,6 +36,11 @@ export class AgentTurns {
       this.#open = true;
     }
     return this.#itemId;
+  }
+
+  /** A reply's audio is arriving and the reply has not ended. */
+  get open(): boolean {
+    return this.#open;
   }
 
   isStale(eventId: number): boolean {

@@ -10,17 +10,21 @@ import {
   type RealtimeSessionHandlers,
 } from "../types.js";
 import { AgentLines } from "./agentLines.js";
-import { AgentTurns } from "./agentTurns.js";
+import { AgentTurns, type TurnEndStatus } from "./agentTurns.js";
 import type { ConnectDeadline } from "./connectDeadline.js";
 import { audioFormatOf } from "./formats.js";
 import { GreetingHold } from "./greetingHold.js";
+import { ReplyQuiet } from "./replyQuiet.js";
+import { verbatimInstruction } from "../verbatim.js";
 import {
+  CONTINUE_PROMPT,
   contextualUpdateEvent,
   errorEventText,
   parseServerEvent,
   pongEvent,
   toolResultEvent,
   userAudioFrame,
+  userMessageEvent,
   type HandledServerEvent,
 } from "./wire.js";
 
@@ -40,7 +44,8 @@ type ClientMessage =
   | Outgoing.ConversationInitiationClientToOrchestratorEvent
   | Outgoing.PongClientToOrchestratorEvent
   | Outgoing.ClientToolResultClientToOrchestratorEvent
-  | Outgoing.ContextualUpdateClientToOrchestratorEvent;
+  | Outgoing.ContextualUpdateClientToOrchestratorEvent
+  | Outgoing.UserMessageClientToOrchestratorEvent;
 
 interface Handshake {
   readonly initiation: Outgoing.ConversationInitiationClientToOrchestratorEvent;
@@ -72,6 +77,9 @@ export class ElevenLabsAgentsSession implements RealtimeSession {
   readonly #turns: AgentTurns;
   readonly #greeting: GreetingHold;
   readonly #agentLines: AgentLines;
+  readonly #quiet: ReplyQuiet;
+  /** `say` / `requestReply` messages asked for while the agent was speaking: one goes per finished turn. */
+  readonly #queuedPrompts: Outgoing.UserMessageClientToOrchestratorEvent[] = [];
   #state: SessionState = "connecting";
   #handshake: Handshake | null = null;
   #inputFormat: AudioFormat = MULAW_8K;
@@ -80,9 +88,11 @@ export class ElevenLabsAgentsSession implements RealtimeSession {
   /** A socket error seen before the close it causes; becomes the close error's cause. */
   #transportError: Error | null = null;
   #closeTimer: NodeJS.Timeout | null = null;
-  readonly #emitHeld = (payloadB64: string, itemId: string, eventId: number): void => {
+  /** Audio of a turn reaches the call (live, or held greeting audio on release): its line may now be logged, and the quiet timer restarts. */
+  readonly #deliverAudio = (payloadB64: string, itemId: string, eventId: number): void => {
     this.#handlers.onAudio(payloadB64, itemId);
     this.#agentLines.audioDelivered(eventId);
+    this.#quiet.heard();
   };
   readonly #isStale = (eventId: number): boolean => this.#turns.isStale(eventId);
 
@@ -90,7 +100,8 @@ export class ElevenLabsAgentsSession implements RealtimeSession {
   constructor(socket: WebSocket, handlers: RealtimeSessionHandlers, options: { readonly holdGreeting: boolean }) {
     this.#socket = socket;
     this.#handlers = handlers;
-    this.#turns = new AgentTurns((itemId, status) => this.#handlers.onResponseDone(itemId, status));
+    this.#turns = new AgentTurns((itemId, status) => this.#turnEnded(itemId, status));
+    this.#quiet = new ReplyQuiet(() => this.#turns.finish());
     this.#greeting = new GreetingHold(options.holdGreeting);
     this.#agentLines = new AgentLines((text) => this.#handlers.onTranscript("agent", text, true));
     socket.on("open", () => this.#onOpen());
@@ -136,7 +147,7 @@ export class ElevenLabsAgentsSession implements RealtimeSession {
 
   /** ElevenLabs speaks `first_message` by itself; this releases its audio held until the call was ready for it. */
   startGreeting(): void {
-    if (this.#greeting.holding) this.#greeting.release(this.#emitHeld, this.#isStale);
+    if (this.#greeting.holding) this.#greeting.release(this.#deliverAudio, this.#isStale);
   }
 
   /** ElevenLabs detects the interruption from the caller's audio itself; we only stop passing on this reply. */
@@ -150,6 +161,19 @@ export class ElevenLabsAgentsSession implements RealtimeSession {
     this.#send(toolResultEvent(callId, output));
   }
 
+  /**
+   * ElevenLabs has no "speak this text" command: the verbatim instruction goes as a user message, which
+   * the agent's LLM answers. Its wording is then up to the LLM, and the request stays in the conversation.
+   */
+  say(text: string): void {
+    this.#prompt(userMessageEvent(verbatimInstruction(text)));
+  }
+
+  /** A user message the agent answers; with no instructions, a neutral nudge to take its next turn. */
+  requestReply(instructions: string | null): void {
+    this.#prompt(userMessageEvent(instructions ?? CONTINUE_PROMPT));
+  }
+
   addContext(text: string): void {
     this.#send(contextualUpdateEvent(text));
   }
@@ -161,10 +185,28 @@ export class ElevenLabsAgentsSession implements RealtimeSession {
       return;
     }
     this.#state = "closing";
+    this.#quiet.stop();
     this.#socket.close(1000, "call ended");
     // A server that never answers our close frame must not hold the call open.
     this.#closeTimer = setTimeout(() => this.#socket.terminate(), CLOSE_GRACE_MS);
     this.#closeTimer.unref();
+  }
+
+  /** A user message would cut off the reply in progress, so it waits for that reply to end. */
+  #prompt(message: Outgoing.UserMessageClientToOrchestratorEvent): void {
+    if (this.#state !== "live") return;
+    if (this.#turns.open || this.#queuedPrompts.length > 0) this.#queuedPrompts.push(message);
+    else this.#send(message);
+  }
+
+  #turnEnded(itemId: string, status: TurnEndStatus): void {
+    this.#quiet.stop();
+    try {
+      this.#handlers.onResponseDone(itemId, status);
+    } finally {
+      const next = this.#queuedPrompts.shift();
+      if (next !== undefined) this.#send(next);
+    }
   }
 
   #send(message: ClientMessage): void {
@@ -283,9 +325,9 @@ export class ElevenLabsAgentsSession implements RealtimeSession {
       this.#greeting.push(payload, itemId, eventId);
       return;
     }
-    this.#handlers.onAudio(payload, itemId);
-    this.#agentLines.audioDelivered(eventId);
+    this.#deliverAudio(payload, itemId, eventId);
   }
+
 
   #onToolCall(event: ClientToolCallMessage): void {
     const call = event.client_tool_call;
@@ -316,6 +358,7 @@ export class ElevenLabsAgentsSession implements RealtimeSession {
 
   #onSocketClose(code: number, reason: string): void {
     if (this.#closeTimer !== null) clearTimeout(this.#closeTimer);
+    this.#quiet.stop();
     const previous = this.#state;
     this.#state = "closed";
     if (previous === "connecting") {

@@ -65,6 +65,21 @@ export function contextualUpdateEvent(text: string): Outgoing.ContextualUpdateCl
   return { type: "contextual_update", text };
 }
 
+/**
+ * ElevenLabs has no "reply now" command without words: this user message asks for the agent's next
+ * turn when `requestReply(null)` gives no instructions.
+ */
+export const CONTINUE_PROMPT = "(No new words from the caller. Continue the conversation with your next reply.)";
+
+/**
+ * Text the agent answers as a user turn: ElevenLabs' only way to make the agent speak on demand. It
+ * has no per-reply instructions and no "speak this text", so `say` and `requestReply` both go through
+ * it (the message stays in the conversation as something the user wrote).
+ */
+export function userMessageEvent(text: string): Outgoing.UserMessageClientToOrchestratorEvent {
+  return { type: "user_message", text };
+}
+
 /** Our tool outputs are JSON; one with an `error` key is a failed call, and ElevenLabs should know it. */
 export function toolResultEvent(toolCallId: string, output: string): Outgoing.ClientToolResultClientToOrchestratorEvent {
   return { type: "client_tool_result", tool_call_id: toolCallId, result: output, is_error: isErrorOutput(output) };

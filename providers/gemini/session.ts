@@ -19,6 +19,8 @@ import {
   type RealtimeSession,
   type RealtimeSessionHandlers,
 } from "../types.js";
+import { verbatimInstruction } from "../verbatim.js";
+import { ContentOutbox } from "./contentOutbox.js";
 import { LiveConnection, type LiveConnectRequest, type LiveListener } from "./connection.js";
 import type { LiveModelTraits } from "./modelTraits.js";
 import {
@@ -28,6 +30,7 @@ import {
   contextTurn,
   functionResponse,
   greetingTurn,
+  replyTurn,
   isResumableClose,
   liveConnectConfig,
 } from "./wire.js";
@@ -47,6 +50,9 @@ export const RESUME_HOLD_FRAMES = 100;
 export const MAX_RESUMES_WITHOUT_PROGRESS = 3;
 
 type SessionState = "opening" | "live" | "closing" | "closed";
+
+/** What ends an agent turn: the server's `turnComplete`, the caller barging in, or a resume replacing its connection. */
+type TurnEnd = "turnComplete" | "interrupted" | "resumed";
 
 export interface GeminiSessionOptions {
   readonly client: GoogleGenAI;
@@ -79,7 +85,7 @@ export class GeminiLiveSession implements RealtimeSession, LiveListener {
   #resumesWithoutProgress = 0;
   readonly #heldAudio: string[] = [];
   readonly #heldToolResponses: FunctionResponse[] = [];
-  readonly #heldContext: LiveSendClientContentParameters[] = [];
+  readonly #content = new ContentOutbox();
   /** Per agent turn: `turn-N`, opened by its first audio or text, closed by turnComplete or a resume. */
   #turnCount = 0;
   #turnId: string | null = null;
@@ -138,12 +144,16 @@ export class GeminiLiveSession implements RealtimeSession, LiveListener {
     else this.#heldToolResponses.push(response);
   }
 
+  say(text: string): void {
+    this.#reply(replyTurn(verbatimInstruction(text)));
+  }
+
+  requestReply(instructions: string | null): void {
+    this.#reply(replyTurn(instructions));
+  }
+
   addContext(text: string): void {
-    if (this.#state !== "live") return;
-    const turn = contextTurn(text);
-    const current = this.#current;
-    if (current !== null) current.sendClientContent(turn);
-    else this.#heldContext.push(turn);
+    if (this.#state === "live") this.#content.send(contextTurn(text), this.#current);
   }
 
   close(): void {
@@ -159,6 +169,10 @@ export class GeminiLiveSession implements RealtimeSession, LiveListener {
     // A server that never answers our close frame must not hold the call open.
     this.#closeTimer = setTimeout(() => this.#finish({ clean: true, reason: "close not acknowledged" }), CLOSE_GRACE_MS);
     this.#closeTimer.unref();
+  }
+
+  #reply(turn: LiveSendClientContentParameters): void {
+    if (this.#state === "live") this.#content.reply(turn, this.#turnId !== null, this.#current);
   }
 
   onLiveMessage(message: LiveServerMessage, from: LiveConnection): void {
@@ -247,16 +261,7 @@ export class GeminiLiveSession implements RealtimeSession, LiveListener {
    * `turnComplete` can't leave the next reply muted. What was said so far is the agent's line.
    */
   #onInterrupted(): void {
-    this.#flushAgentText();
-    const itemId = this.#turnId;
-    this.#turnId = null;
-    this.#dropTurn = false;
-    this.#interruptedTurnOpen = itemId !== null;
-    if (!this.#callerTurnSignalled) {
-      this.#callerTurnSignalled = true;
-      this.#handlers.onSpeechStarted();
-    }
-    if (itemId !== null) this.#handlers.onResponseDone(itemId, "cancelled");
+    this.#closeTurn("interrupted");
   }
 
   #onTurnComplete(): void {
@@ -267,13 +272,31 @@ export class GeminiLiveSession implements RealtimeSession, LiveListener {
     }
     // After an interruption the caller is still talking: their words stay open until the model answers.
     if (!this.#dropTurn) this.#flushCallerText();
+    this.#closeTurn("turnComplete");
+  }
+
+  /**
+   * Closes the agent's turn, in one order whatever ended it: what it said so far becomes its final line,
+   * an interruption signals the caller's turn, `onResponseDone` reports it (cancelled unless it completed
+   * unmuted), then a reply queued behind it may go out.
+   */
+  #closeTurn(end: TurnEnd): void {
     this.#flushAgentText();
     const itemId = this.#turnId;
-    const status = this.#dropTurn ? "cancelled" : "completed";
+    const status = end === "turnComplete" && !this.#dropTurn ? "completed" : "cancelled";
     this.#turnId = null;
     this.#dropTurn = false;
-    this.#resumesWithoutProgress = 0;
-    this.#handlers.onResponseDone(itemId, status);
+    if (end === "turnComplete") this.#resumesWithoutProgress = 0;
+    if (end === "interrupted") {
+      this.#interruptedTurnOpen = itemId !== null;
+      if (!this.#callerTurnSignalled) {
+        this.#callerTurnSignalled = true;
+        this.#handlers.onSpeechStarted();
+      }
+    }
+    // Only a turnComplete reports a turn that never opened (a model turn that was only a tool call).
+    if (itemId !== null || end === "turnComplete") this.#handlers.onResponseDone(itemId, status);
+    this.#content.turnEnded(this.#current);
   }
 
   #onToolCall(toolCall: LiveServerToolCall): void {
@@ -338,11 +361,12 @@ export class GeminiLiveSession implements RealtimeSession, LiveListener {
     this.#current = next;
     // Its close event is ignored from here on: it is no longer current.
     previous?.close();
-    this.#endTurnWithConnection();
     for (const payload of this.#heldAudio) next.sendFrame(audioInputFrame(payload));
     this.#heldAudio.length = 0;
     if (this.#heldToolResponses.length > 0) next.sendToolResponse({ functionResponses: this.#heldToolResponses.splice(0) });
-    for (const turn of this.#heldContext.splice(0)) next.sendClientContent(turn);
+    this.#content.flushHeld(next);
+    // After what was held: a reply queued behind the lost turn goes out last.
+    this.#endTurnWithConnection();
     next.release();
     try {
       this.#handlers.onResumed(reason);
@@ -353,12 +377,7 @@ export class GeminiLiveSession implements RealtimeSession, LiveListener {
 
   /** The reply in progress lived on the old connection; the resumed one will not finish it. */
   #endTurnWithConnection(): void {
-    if (this.#turnId === null) return;
-    this.#flushAgentText();
-    const itemId = this.#turnId;
-    this.#turnId = null;
-    this.#dropTurn = false;
-    this.#handlers.onResponseDone(itemId, "cancelled");
+    if (this.#turnId !== null) this.#closeTurn("resumed");
   }
 
   #resumeFailed(error: unknown): void {

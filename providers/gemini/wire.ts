@@ -120,6 +120,15 @@ export function contextTurn(text: string): LiveSendClientContentParameters {
   return { turns: [{ role: "user", parts: [{ text }] }], turnComplete: false };
 }
 
+/**
+ * A user turn the model answers at once (`turnComplete: true`): the instructions for one reply, or for
+ * `say` the verbatim wrapper. With no instructions, just `turnComplete`: answer from the conversation.
+ */
+export function replyTurn(instructions: string | null): LiveSendClientContentParameters {
+  if (instructions === null) return { turnComplete: true };
+  return { turns: [{ role: "user", parts: [{ text: instructions }] }], turnComplete: true };
+}
+
 /** Live wants an object as the function's response: JSON objects pass through, anything else is `{result}`. */
 export function toolResponseBody(output: string): Record<string, unknown> {
   try {

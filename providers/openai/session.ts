@@ -8,11 +8,11 @@ import {
   CANCEL_NOT_ACTIVE_CODE,
   RESPONSE_CANCEL,
   greetingResponseEvent,
+  guidedInstructions,
+  instructedResponseEvent,
   sessionUpdateEvent,
   truncateEvent,
 } from "./wire.js";
-
-export { CLOSE_GRACE_MS } from "../openaiCompatible/session.js";
 
 export const OPENAI_CAPABILITIES: ProviderCapabilities = Object.freeze({
   canTruncate: true,
@@ -47,6 +47,15 @@ export class OpenAIRealtimeSession extends GaRealtimeSession {
 
   protected greetingEvent(): RealtimeClientEvent {
     return greetingResponseEvent(this.config.greeting);
+  }
+
+  /**
+   * `response.instructions` replaces the session's prompt for that one reply: a guided reply keeps the
+   * agent's prompt in front of its one-off instructions; a verbatim line needs nothing else.
+   */
+  protected replyEvents(instructions: string, kind: "verbatim" | "guided"): readonly RealtimeClientEvent[] {
+    const text = kind === "verbatim" ? instructions : guidedInstructions(this.config.instructions, instructions);
+    return [instructedResponseEvent(text)];
   }
 
   protected override acceptAudio(event: ResponseAudioDeltaEvent): boolean {

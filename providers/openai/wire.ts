@@ -15,7 +15,7 @@ import type {
 import type { ProviderSessionConfig } from "../types.js";
 import { SESSION_UPDATE_EVENT_ID, functionTool } from "../openaiCompatible/wire.js";
 
-export { RESPONSE_CREATE, appendAudioFrame, toolOutputEvent } from "../openaiCompatible/wire.js";
+export { appendAudioFrame, instructedResponseEvent } from "../openaiCompatible/wire.js";
 
 /** Caller speech is transcribed by this model; the cheap one is plenty for a call log. */
 export const CALLER_TRANSCRIPTION_MODEL = "gpt-4o-mini-transcribe";
@@ -107,6 +107,12 @@ export function greetingResponseEvent(greeting: string | null): ResponseCreateEv
       instructions: `Greet the caller by saying exactly the following, word for word, and nothing else: "${text}"`,
     },
   };
+}
+
+/** The agent's prompt, then this reply's own instructions (a response's instructions replace the session's). */
+export function guidedInstructions(sessionInstructions: string, replyInstructions: string): string {
+  const base = sessionInstructions.trim();
+  return base === "" ? replyInstructions : `${base}\n\nFor this reply only: ${replyInstructions}`;
 }
 
 export const RESPONSE_CANCEL: ResponseCancelEvent = Object.freeze({ type: "response.cancel" });

@@ -20,6 +20,7 @@ import {
   type RealtimeSession,
   type RealtimeSessionHandlers,
 } from "../types.js";
+import { verbatimInstruction } from "../verbatim.js";
 import {
   RESPONSE_CREATE,
   SESSION_UPDATE_EVENT_ID,
@@ -42,6 +43,11 @@ function errorText(vendor: string, event: RealtimeErrorEvent): string {
   return `${vendor} ${type}${code ? ` (${code})` : ""}: ${message}`;
 }
 
+/** The tool follow-up: one is enough however many results arrive while the response is open. */
+function isBareResponse(events: readonly RealtimeClientEvent[]): boolean {
+  return events.length === 1 && events[0] === RESPONSE_CREATE;
+}
+
 export abstract class GaRealtimeSession implements RealtimeSession {
   abstract readonly capabilities: ProviderCapabilities;
   readonly inputFormat = MULAW_8K;
@@ -58,8 +64,8 @@ export abstract class GaRealtimeSession implements RealtimeSession {
   #activeResponseId: string | null = null;
   /** We sent `response.create` and its `response.created` has not arrived yet. */
   #responseRequested = false;
-  /** A tool result arrived while its response was still open: answer once that response is done. */
-  #responseAfterDone = false;
+  /** Replies asked for while one was open (a second `response.create` would be refused): sent one per `response.done`. */
+  readonly #queuedReplies: (readonly RealtimeClientEvent[])[] = [];
   /** A socket error seen before the close it causes; becomes the close error's cause. */
   #transportError: Error | null = null;
   #closeTimer: NodeJS.Timeout | null = null;
@@ -99,11 +105,19 @@ export abstract class GaRealtimeSession implements RealtimeSession {
     // The response that called the tool may still be open (a result answered at once): a second
     // response.create would be refused, so the follow-up waits for its response.done.
     if (this.#activeResponseId !== null) {
-      this.#responseAfterDone = true;
+      if (!this.#queuedReplies.some(isBareResponse)) this.#queuedReplies.push([RESPONSE_CREATE]);
       return;
     }
     this.#requestResponse();
     this.sendEvent(RESPONSE_CREATE);
+  }
+
+  say(text: string): void {
+    this.#reply(this.replyEvents(verbatimInstruction(text), "verbatim"));
+  }
+
+  requestReply(instructions: string | null): void {
+    this.#reply(instructions === null ? [RESPONSE_CREATE] : this.replyEvents(instructions, "guided"));
   }
 
   addContext(text: string): void {
@@ -124,6 +138,12 @@ export abstract class GaRealtimeSession implements RealtimeSession {
 
   /** The client event that opens the agent's first turn. */
   protected abstract greetingEvent(): RealtimeClientEvent;
+
+  /**
+   * The client events that start one reply guided by `instructions`: `verbatim` when they are the
+   * word-for-word wrapper of `say`, `guided` when they steer a reply the model words itself.
+   */
+  protected abstract replyEvents(instructions: string, kind: "verbatim" | "guided"): readonly RealtimeClientEvent[];
 
   /** Vendor hook per audio chunk (hot path): false drops it before it reaches the call. */
   protected acceptAudio(_event: ResponseAudioDeltaEvent): boolean {
@@ -165,6 +185,21 @@ export abstract class GaRealtimeSession implements RealtimeSession {
   /** For vendor events the SDK's client event union does not describe. */
   protected sendJson(event: object): void {
     if (this.#state === "live") this.#socket.send(JSON.stringify(event));
+  }
+
+  /** Sends a reply's events now, or after the open reply's `response.done` (one reply at a time). */
+  #reply(events: readonly RealtimeClientEvent[]): void {
+    if (!this.live) return;
+    if (this.responseInFlight || this.#queuedReplies.length > 0) {
+      this.#queuedReplies.push(events);
+      return;
+    }
+    this.#sendReply(events);
+  }
+
+  #sendReply(events: readonly RealtimeClientEvent[]): void {
+    this.#requestResponse();
+    for (const event of events) this.sendEvent(event);
   }
 
   #requestResponse(): void {
@@ -226,11 +261,8 @@ export abstract class GaRealtimeSession implements RealtimeSession {
     this.#activeResponseId = null;
     const item = event.response.output?.find((i) => i.type === "message" && i.role === "assistant");
     this.handlers.onResponseDone(item?.id ?? null, event.response.status ?? "unknown");
-    if (this.#responseAfterDone && !this.#responseRequested) {
-      this.#responseAfterDone = false;
-      this.#requestResponse();
-      this.sendEvent(RESPONSE_CREATE);
-    }
+    const next = this.#responseRequested ? undefined : this.#queuedReplies.shift();
+    if (next !== undefined) this.#sendReply(next);
   }
 
   /** SDK errors: API error events (already dispatched), unparseable frames, or transport failures. */

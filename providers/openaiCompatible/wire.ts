@@ -55,6 +55,14 @@ export const SESSION_UPDATE_EVENT_ID = "patchbay_session_update";
 
 export const RESPONSE_CREATE: ResponseCreateEvent = Object.freeze({ type: "response.create" });
 
+/**
+ * One reply steered by `instructions`. The API lets a response's `instructions` stand in for the
+ * session's for that response only; the rest of the session (voice, tools, audio) stays.
+ */
+export function instructedResponseEvent(instructions: string): ResponseCreateEvent {
+  return { type: "response.create", response: { instructions } };
+}
+
 export function toolOutputEvent(callId: string, output: string): ConversationItemCreateEvent {
   return { type: "conversation.item.create", item: { type: "function_call_output", call_id: callId, output } };
 }

@@ -10,6 +10,7 @@ import {
   type RealtimeSessionHandlers,
 } from "../types.js";
 import { InputRecorder } from "./inputRecorder.js";
+import { spokenTone } from "./spokenTone.js";
 import type { Script, ScriptLine, ScriptReplyLine, ScriptUtterance } from "./script.js";
 import { TOOL_RESULT_WAIT_MS, ToolResults } from "./toolResults.js";
 
@@ -24,6 +25,8 @@ export const SCRIPTED_CAPABILITIES: ProviderCapabilities = Object.freeze({
 export const REPLY_CHUNK_MS = 100;
 /** Audio runs this far ahead of real time, so timer jitter never leaves a gap in the caller's playback. */
 export const REPLY_LEAD_MS = 200;
+/** Said when `requestReply` finds no reply line left in the script. */
+export const GENERIC_REPLY_TEXT = "Is there anything else I can help you with?";
 /** A scripted tool call waits this long for its result, then the line is spoken anyway (and an error noted). */
 export const TOOL_RESULT_TIMEOUT_MS = 10_000;
 
@@ -35,6 +38,10 @@ export interface ScriptedSessionControls {
   inputAudio(): Buffer;
   /** Every `addContext` text received, in order: the script doesn't understand them, only keeps them. */
   contextReceived(): readonly string[];
+  /** Every `say` text received, in order. */
+  said(): readonly string[];
+  /** Every `requestReply` received, in order: its instructions, or null when it had none. */
+  replyRequests(): readonly (string | null)[];
   /** Ends the session like a network drop: a non-recoverable error, then `onClosed(clean: false)`. */
   drop(): void;
   /** A recoverable provider error with this message; the session goes on. */
@@ -70,6 +77,8 @@ type Activity =
 
 const IDLE: Activity = Object.freeze({ kind: "idle" });
 
+const GENERIC_REPLY: ScriptUtterance = Object.freeze({ text: GENERIC_REPLY_TEXT, audio: spokenTone(GENERIC_REPLY_TEXT) });
+
 /** Index the script continues from once its lines run out: its first reply line (failures rehearse once). */
 function firstReplyIndex(lines: readonly ScriptLine[]): number {
   return lines.findIndex((line) => line.kind === "reply");
@@ -88,6 +97,10 @@ export class ScriptedSession implements RealtimeSession, ScriptedSessionControls
   /** Tool calls asked for through `requestToolCall` (not by a script line): answered with the next line. */
   readonly #rehearsedToolCalls = new Set<string>();
   readonly #context: string[] = [];
+  readonly #said: string[] = [];
+  readonly #replyRequests: (string | null)[] = [];
+  /** Replies asked for (`say`, `requestReply`) while another was under way: each runs when the agent falls idle. */
+  readonly #pending: Activity[] = [];
   readonly #cycleFrom: number;
   #closed = false;
   #activity: Activity = IDLE;
@@ -130,7 +143,9 @@ export class ScriptedSession implements RealtimeSession, ScriptedSessionControls
 
   /** Scripted audio can't be truncated: the current reply just stops, whichever item was heard. */
   interrupt(_itemId: string | null, _playedMs: number): void {
-    if (!this.#closed) this.#cancelReply();
+    if (this.#closed) return;
+    this.#cancelReply();
+    this.#runPending();
   }
 
   sendToolResult(callId: string, output: string): void {
@@ -145,6 +160,21 @@ export class ScriptedSession implements RealtimeSession, ScriptedSessionControls
     } else if (!known) {
       this.#report(new ProviderError("provider_error_event", `scripted voice: no tool call ${callId} is waiting for a result`, true));
     }
+  }
+
+  /** Speaks `text` with stand-in audio as long as the words would take. */
+  say(text: string): void {
+    if (this.#closed) return;
+    this.#said.push(text);
+    this.#whenIdle({ kind: "speechQueued", utterance: { text, audio: spokenTone(text) } });
+  }
+
+  /** The script doesn't read instructions: the "model" answers with its next line, or a generic one. */
+  requestReply(instructions: string | null): void {
+    if (this.#closed) return;
+    this.#replyRequests.push(instructions);
+    const line = this.#takeLine();
+    this.#whenIdle(line === null ? { kind: "speechQueued", utterance: GENERIC_REPLY } : { kind: "lineQueued", line });
   }
 
   addContext(text: string): void {
@@ -163,6 +193,14 @@ export class ScriptedSession implements RealtimeSession, ScriptedSessionControls
 
   contextReceived(): readonly string[] {
     return [...this.#context];
+  }
+
+  said(): readonly string[] {
+    return [...this.#said];
+  }
+
+  replyRequests(): readonly (string | null)[] {
+    return [...this.#replyRequests];
   }
 
   drop(): void {
@@ -193,6 +231,18 @@ export class ScriptedSession implements RealtimeSession, ScriptedSessionControls
       this.#nextLine = this.#cycleFrom;
     }
     return lines[this.#nextLine++] ?? null;
+  }
+
+  /** Runs `next` now if the agent is idle, else once the reply under way has ended. */
+  #whenIdle(next: Activity): void {
+    if (this.#activity.kind === "idle") this.#queue(next);
+    else this.#pending.push(next);
+  }
+
+  #runPending(): void {
+    if (this.#closed || this.#activity.kind !== "idle") return;
+    const next = this.#pending.shift();
+    if (next !== undefined) this.#queue(next);
   }
 
   #queue(next: Activity): void {
@@ -241,6 +291,7 @@ export class ScriptedSession implements RealtimeSession, ScriptedSessionControls
       case "error":
         this.#activity = IDLE;
         this.#report(new ProviderError("provider_error_event", `scripted voice error: ${line.message}`, true));
+        this.#runPending();
         break;
       case "disconnect":
         this.#disconnect(line.reason);
@@ -298,6 +349,7 @@ export class ScriptedSession implements RealtimeSession, ScriptedSessionControls
     }
     this.#activity = IDLE;
     this.#emit(() => this.#handlers.onResponseDone(speaking.itemId, "completed"));
+    this.#runPending();
   }
 
   #cancelReply(): void {
@@ -320,6 +372,7 @@ export class ScriptedSession implements RealtimeSession, ScriptedSessionControls
 
   #shutdown(reason: string): void {
     this.#closed = true;
+    this.#pending.length = 0;
     this.#activity = IDLE;
     this.#clearTimer();
     this.#toolResults.close(reason);

@@ -7,7 +7,7 @@ import type { OpenAIRealtimeWS } from "openai/realtime/ws";
 import type { RealtimeClientEvent } from "openai/resources/realtime/realtime";
 import { GaRealtimeSession } from "../openaiCompatible/session.js";
 import type { ProviderCapabilities, ProviderSessionConfig, RealtimeSessionHandlers } from "../types.js";
-import { RESPONSE_CREATE, xaiSessionUpdateEvent } from "./wire.js";
+import { RESPONSE_CREATE, contextItemEvent, xaiSessionUpdateEvent } from "./wire.js";
 
 export const XAI_CAPABILITIES: ProviderCapabilities = Object.freeze({
   canTruncate: false,
@@ -41,6 +41,14 @@ export class XaiRealtimeSession extends GaRealtimeSession {
   /** The scripted opening line is in the session instructions; a bare response.create starts it. */
   protected greetingEvent(): RealtimeClientEvent {
     return RESPONSE_CREATE;
+  }
+
+  /**
+   * xAI documents a bare `response.create` after a user text item as the way to prompt a reply (no
+   * per-response `instructions`), so the instructions go in as that item and stay in the conversation.
+   */
+  protected replyEvents(instructions: string): readonly RealtimeClientEvent[] {
+    return [contextItemEvent(instructions), RESPONSE_CREATE];
   }
 
   protected override acceptAudio(): boolean {

@@ -8,7 +8,7 @@ import type { RealtimeFunctionTool } from "openai/resources/realtime/realtime";
 import { SESSION_UPDATE_EVENT_ID, functionTool } from "../openaiCompatible/wire.js";
 import type { ProviderSessionConfig } from "../types.js";
 
-export { RESPONSE_CREATE, appendAudioFrame, toolOutputEvent } from "../openaiCompatible/wire.js";
+export { RESPONSE_CREATE, contextItemEvent } from "../openaiCompatible/wire.js";
 
 /** G.711 at 8 kHz needs no rate; linear PCM names one (xAI accepts 8–48 kHz). */
 export type XaiAudioFormat = { type: "audio/pcmu" } | { type: "audio/pcma" } | { type: "audio/pcm"; rate?: number };

@@ -9,12 +9,15 @@ import type { Database } from "../storage/index.js";
 import { requireApiKey } from "./auth.js";
 import { errorHandler, notFoundHandler } from "./errors.js";
 import { echoRequestId, genReqId } from "./requestId.js";
+import { agentFunctionRoutes } from "./routes/agentFunctions.js";
 import { agentRoutes } from "./routes/agents.js";
 import { apiKeyRoutes } from "./routes/apiKeys.js";
 import { callRoutes } from "./routes/calls.js";
+import { functionRoutes } from "./routes/functions.js";
 import { outboundRoutes } from "./routes/outbound.js";
 import { phoneNumberRoutes } from "./routes/phoneNumbers.js";
 import { tenantRoutes } from "./routes/tenants.js";
+import { webhookSecretRoutes } from "./routes/webhookSecret.js";
 import type { AppServices } from "./services.js";
 
 export interface AppDeps {
@@ -77,6 +80,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     apiKeyRoutes(api, deps.services);
     tenantRoutes(api, deps.services);
     outboundRoutes(api, deps.services);
+    functionRoutes(api, deps.services);
+    agentFunctionRoutes(api, deps.services);
+    webhookSecretRoutes(api, deps.services);
   });
   return app;
 }

@@ -65,7 +65,6 @@ export const notFound = (what: string): HttpError => new HttpError(404, "not_fou
 export const unauthorized = (): HttpError =>
   new HttpError(401, "unauthorized", "missing or invalid API key (send X-API-Key or Authorization: Bearer)");
 export const forbidden = (message: string): HttpError => new HttpError(403, "forbidden", message);
-export const conflict = (message: string): HttpError => new HttpError(409, "conflict", message);
 export const unprocessable = (loc: (string | number)[], msg: string, type = "value_error"): HttpError =>
   new HttpError(422, "validation_error", `${loc.join(".")}: ${msg}`, [{ loc, msg, type }]);
 

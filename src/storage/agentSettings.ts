@@ -2,21 +2,15 @@
  * How an agent handles a call, beyond its voice: mode, AMD, transfers, tools, limits, variables.
  * Kept in the agent's `settings` jsonb under their API names; defaults from the Leadlock reference.
  */
+import type { AgentVadFields } from "../../media/vad/index.js";
+import { VOICEMAIL_BEHAVIORS, type TransferTarget, type VoicemailBehavior } from "../../sessions/index.js";
 import type { JsonObject } from "./schema.js";
 
+export { VOICEMAIL_BEHAVIORS, type TransferTarget, type VoicemailBehavior };
+
 export const AGENT_MODES = ["inbound", "outbound", "both"] as const;
-export const VOICEMAIL_BEHAVIORS = ["hangup", "static_message", "dynamic_message", "agent_decides"] as const;
 
 export type AgentMode = (typeof AGENT_MODES)[number];
-export type VoicemailBehavior = (typeof VOICEMAIL_BEHAVIORS)[number];
-
-export interface TransferTarget {
-  readonly name: string;
-  /** E.164. */
-  readonly number: string;
-  /** When the agent should pick this target; told to the model. */
-  readonly reason: string | null;
-}
 
 export interface VariableDefinition {
   /** Fills `{{name}}` in the prompt and greetings. */
@@ -82,4 +76,14 @@ export function agentCallSettings(settings: JsonObject): AgentCallSettings {
     if (value !== undefined) fields[name] = value;
   }
   return fields as unknown as AgentCallSettings;
+}
+
+/** The agent's VAD tuning, where it set any; these fields live in `settings` until promoted to columns. */
+export function agentVadFields(settings: JsonObject): AgentVadFields {
+  const num = (v: unknown): number | undefined => (typeof v === "number" ? v : undefined);
+  return {
+    vad_threshold: num(settings.vad_threshold),
+    vad_silence_duration_ms: num(settings.vad_silence_duration_ms),
+    vad_prefix_padding_ms: num(settings.vad_prefix_padding_ms),
+  };
 }

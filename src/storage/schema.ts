@@ -29,6 +29,8 @@ export interface TenantsTable {
   twilio_account_sid: string | null;
   /** The auth token sealed by secretBox under PATCHBAY_ENCRYPTION_KEY; never the token itself. */
   twilio_auth_token_enc: string | null;
+  /** Signs requests to the tenant's function webhooks; null until first needed. */
+  webhook_secret: string | null;
   created_at: CreatedAt;
 }
 
@@ -95,12 +97,42 @@ export interface CallLogsTable {
   recording_url: string | null;
 }
 
+/** A tenant's custom function: a tool the model may call, answered by the tenant's webhook. */
+export interface CustomFunctionsTable {
+  id: Generated<string>;
+  tenant_id: string;
+  /** snake_case, unique within the tenant: the tool name the model sees. */
+  name: string;
+  description: string;
+  /** JSON Schema of the arguments object. */
+  parameters: Jsonb<JsonObject>;
+  webhook_url: string;
+  webhook_method: Defaulted<string>;
+  webhook_headers: Jsonb<Record<string, string>>;
+  webhook_timeout_ms: Defaulted<number>;
+  is_enabled: Defaulted<boolean>;
+  speak_during_execution: Defaulted<boolean>;
+  created_at: CreatedAt;
+  updated_at: CreatedAt;
+}
+
+/** A function attached to an agent, with the agent's own on/off switch for it. */
+export interface AgentFunctionsTable {
+  tenant_id: string;
+  agent_id: string;
+  function_id: string;
+  is_enabled: Defaulted<boolean>;
+  created_at: CreatedAt;
+}
+
 export interface Database {
   tenants: TenantsTable;
   api_keys: ApiKeysTable;
   agents: AgentsTable;
   phone_numbers: PhoneNumbersTable;
   call_logs: CallLogsTable;
+  custom_functions: CustomFunctionsTable;
+  agent_functions: AgentFunctionsTable;
 }
 
 export type TenantRow = Selectable<TenantsTable>;
@@ -114,3 +146,5 @@ export type PhoneNumberRowUpdate = Updateable<PhoneNumbersTable>;
 export type CallLogRow = Selectable<CallLogsTable>;
 export type NewCallLogRow = Insertable<CallLogsTable>;
 export type CallLogRowUpdate = Updateable<CallLogsTable>;
+export type CustomFunctionRow = Selectable<CustomFunctionsTable>;
+export type AgentFunctionRow = Selectable<AgentFunctionsTable>;

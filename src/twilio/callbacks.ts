@@ -16,6 +16,7 @@ import {
   TWILIO_CALL_STATUSES,
   type TwilioCallStatus,
 } from "../storage/index.js";
+import { formBody, tenantParams, wholeNumber } from "./routeParts.js";
 import { requireTwilioSignature } from "./tenantSignature.js";
 
 // The params each callback reads; the schema makes the required ones present.
@@ -27,21 +28,11 @@ type AmdForm = { CallSid: string; AnsweredBy: string; MachineDetectionDuration?:
 /** Final statuses of a call nobody answered: no media stream will ever come. */
 const NOT_ANSWERED = new Set(["busy", "no-answer", "failed", "canceled"]);
 
-const params = { type: "object", required: ["tenantId"], properties: { tenantId: { type: "string" } } } as const;
-
-function formBody(required: string[], properties: Record<string, object>) {
-  // Twilio sends many more params than we read: they are allowed and ignored.
-  return { type: "object", required, additionalProperties: true, properties } as const;
-}
+const params = tenantParams;
 
 const received = { type: "object", required: ["received"], properties: { received: { type: "boolean" } } } as const;
 const responses = { 200: received, 403: errorResponseSchema, 422: errorResponseSchema };
 
-/** A count Twilio sends as a string of digits; null when absent or garbled. */
-function wholeNumber(value: string | undefined): number | null {
-  if (value === undefined || !/^\d{1,9}$/.test(value.trim())) return null;
-  return Number(value.trim());
-}
 
 /** Twilio's Timestamp (RFC 2822); now when absent or unreadable. */
 function eventTime(value: string | undefined, now: Date): Date {

@@ -191,7 +191,7 @@ class MediaConnection {
     const pending = this.#pending;
     this.#pending = null;
     for (const m of pending) this.#dispatch(session, m);
-    if (this.#ws.readyState !== WebSocket.OPEN) session.onStreamClosed(1006, "closed during start");
+    if (this.#ws.readyState !== WebSocket.OPEN) session.onStreamClosed(1006, "closed during start", this.#sink);
   }
 
   #refuse(why: string): void {
@@ -201,6 +201,6 @@ class MediaConnection {
 
   #onClose(code: number, reason: string): void {
     if (this.#startTimer) clearTimeout(this.#startTimer);
-    this.#session?.onStreamClosed(code, reason);
+    this.#session?.onStreamClosed(code, reason, this.#sink);
   }
 }

@@ -19,7 +19,14 @@ export interface PlacedCall {
 /** The slice of Twilio's REST API Patchbay uses. */
 export interface TwilioRest {
   createCall(params: CallCreateParams): Promise<PlacedCall>;
+  /** Ends a live call; true when Twilio ended it, false when it was already over (20404). */
+  hangUpCall(callSid: string): Promise<boolean>;
+  /** Replaces a live call's TwiML (Twilio stops its media stream); false when the call is already over. */
+  redirectCall(callSid: string, twiml: string): Promise<boolean>;
 }
+
+/** Twilio's "resource not found": the call has ended and can no longer be updated. */
+const CALL_OVER_CODE = 20404;
 
 /** Twilio said no (`status`/`code` are Twilio's), or it could not be reached (`status` 0). */
 export class TwilioRestError extends Error {
@@ -91,5 +98,24 @@ export function twilioRest(creds: TwilioCredentials, apiBaseUrl: string | undefi
         throw asRestError(err);
       }
     },
+    hangUpCall: (callSid) => updateCall(creds, apiBaseUrl, callSid, { status: "completed" }),
+    redirectCall: (callSid, twiml) => updateCall(creds, apiBaseUrl, callSid, { twiml }),
   };
+}
+
+async function updateCall(
+  creds: TwilioCredentials,
+  apiBaseUrl: string | undefined,
+  callSid: string,
+  params: { status: "completed" } | { twiml: string },
+): Promise<boolean> {
+  try {
+    const client = await clientFor(creds, apiBaseUrl);
+    await client.calls(callSid).update(params);
+    return true;
+  } catch (err) {
+    const restError = asRestError(err);
+    if (restError.status === 404 && restError.code === CALL_OVER_CODE) return false;
+    throw restError;
+  }
 }

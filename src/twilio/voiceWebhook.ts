@@ -1,9 +1,8 @@
-import type { FastifyBaseLogger, FastifyInstance, FastifyReply } from "fastify";
+import type { FastifyBaseLogger, FastifyInstance } from "fastify";
 import { agentCallSettings } from "../storage/agentSettings.js";
 import type { Kysely } from "kysely";
 import type { Config } from "../config.js";
 import type { CallFactory, ProviderRegistry } from "../calls/callFactory.js";
-import { errorResponseSchema } from "../http/errors.js";
 import type { SessionTokens } from "../sessionToken.js";
 import type { SessionRegistry } from "../../sessions/index.js";
 import {
@@ -18,9 +17,10 @@ import {
   type CallLogRow,
   type Database,
 } from "../storage/index.js";
-import { mediaStreamUrl } from "./signature.js";
-import { checkTenantSignature } from "./tenantSignature.js";
-import { connectStreamTwiml, sayAndHangupTwiml } from "./twiml.js";
+import { disclosureFor, streamTwiml } from "./streamTwiml.js";
+import { forbiddenResponse, sendTwiml, twimlResponse } from "./routeParts.js";
+import { requireTwilioSignature } from "./tenantSignature.js";
+import { sayAndHangupTwiml } from "./twiml.js";
 
 export interface VoiceWebhookDeps {
   config: Config;
@@ -45,9 +45,6 @@ const SORRY: Record<Rejection, string> = {
 
 type VoiceParams = Record<string, string>;
 
-function sendTwiml(reply: FastifyReply, xml: string): FastifyReply {
-  return reply.code(200).type("text/xml").send(xml);
-}
 
 /** `POST /webhooks/twilio/:tenantId/voice`: answer a call with a media stream to its agent. */
 export function voiceWebhookRoute(app: FastifyInstance, deps: VoiceWebhookDeps): void {
@@ -55,25 +52,21 @@ export function voiceWebhookRoute(app: FastifyInstance, deps: VoiceWebhookDeps):
   app.post<{ Params: { tenantId: string }; Querystring: { call_id?: string }; Body: VoiceParams }>(
     "/webhooks/twilio/:tenantId/voice",
     {
+      // Signed with the auth token of the tenant's own Twilio account when it has one.
+      preValidation: requireTwilioSignature(deps),
       schema: {
         tags: ["twilio"],
         summary: "Twilio voice webhook",
         description: "Answers a call with a media stream to its agent. Calls we place carry ?call_id= naming their call log.",
         querystring: { type: "object", properties: { call_id: { type: "string", description: "The placed call's log (outbound calls)" } } },
         response: {
-          200: { description: "TwiML: a media stream to the agent, or an apology and hang-up", content: { "text/xml": { schema: { type: "string" } } } },
-          403: { description: "X-Twilio-Signature missing or wrong", content: { "application/json": { schema: errorResponseSchema } } },
+          200: twimlResponse("TwiML: a media stream to the agent, or an apology and hang-up"),
+          403: forbiddenResponse,
         },
       },
     },
     async (req, reply) => {
       const params = req.body ?? {};
-      // Signed with the auth token of the tenant's own Twilio account when it has one.
-      const check = await checkTenantSignature(deps, req, req.params.tenantId);
-      if (!check.ok) {
-        req.log.warn({ reason: check.reason }, "voice webhook refused: bad Twilio signature");
-        return reply.code(403).send({ error: "forbidden", message: check.reason, request_id: req.id });
-      }
       // A 5xx makes Twilio try the number's fallback URL (another instance) instead of a dying one.
       if (deps.draining()) {
         return reply.code(503).header("retry-after", "5").send({ error: "draining", message: "server is shutting down" });
@@ -157,9 +150,9 @@ export function voiceWebhookRoute(app: FastifyInstance, deps: VoiceWebhookDeps):
       }
 
       // Connect the provider now, while Twilio opens the stream: it saves seconds on the first turn.
-      deps.calls.start(tenantId, callLog, agent, provider);
+      await deps.calls.start(tenantId, callLog, agent, provider);
       req.log.info({ callId: callLog.id, callSid, agentId: agent.id }, "call answered");
-      return sendTwiml(reply, streamTwiml(deps, tenantId, callLog.id, callSid));
+      return sendTwiml(reply, streamTwiml(deps, tenantId, callLog.id, callSid, disclosureFor(agent)));
     },
   );
 }
@@ -180,17 +173,12 @@ async function answerPlacedCall(
     log.warn({ callId: placed.id, callSid: placed.twilio_call_sid, reason }, "placed call rejected at answer");
     return sayAndHangupTwiml(SORRY[reason]);
   }
-  deps.calls.start(tenantId, placed, agent, provider);
+  await deps.calls.start(tenantId, placed, agent, provider);
   log.info({ callId: placed.id, callSid: placed.twilio_call_sid, agentId: agent.id }, "placed call answered");
-  return streamTwiml(deps, tenantId, placed.id, placed.twilio_call_sid);
+  return streamTwiml(deps, tenantId, placed.id, placed.twilio_call_sid, disclosureFor(agent));
 }
 
 /** A retried webhook: a call still in progress streams again (any instance can resume it); a finished one hangs up. */
 function retriedTwiml(deps: VoiceWebhookDeps, tenantId: string, existing: { id: string; ended_at: Date | null }, callSid: string): string {
   return existing.ended_at === null ? streamTwiml(deps, tenantId, existing.id, callSid) : sayAndHangupTwiml(SORRY.provider_unavailable);
-}
-
-function streamTwiml(deps: VoiceWebhookDeps, tenantId: string, callId: string, callSid: string): string {
-  const token = deps.tokens!.issue(tenantId, callId, callSid);
-  return connectStreamTwiml(mediaStreamUrl(deps.config.publicUrl, tenantId), { token });
 }

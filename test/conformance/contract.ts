@@ -40,6 +40,12 @@ export interface ConformanceFake {
   sendError(message: string): void;
   /** The model calls a tool on the newest connection; returns the provider's call id. */
   requestToolCall(name: string, args: Record<string, unknown>): string;
+  /**
+   * Every reply the service was asked for, in order, with the text that steered it (instructions, a
+   * verbatim request, the greeting's ask), or null for a bare request; a service that only takes text
+   * turns (ElevenLabs) records that text.
+   */
+  replyRequests(): readonly (string | null)[];
   /** Resolves with the output our server sent back for that call id. */
   waitForToolResult(callId: string, timeoutMs?: number): Promise<string>;
   close(): Promise<void>;

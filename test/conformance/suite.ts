@@ -4,9 +4,11 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { fixture, fixtureAudio, startServerHarness, type ServerHarness } from "../e2e/harness.js";
+import { until } from "../providers/sessionRecorder.js";
 import type { RealtimeProvider } from "../../providers/types.js";
 import { bestCorrelation } from "./audioMatch.js";
 import type { ConformanceFake, StartConformanceFake } from "./contract.js";
+import { replyCommandCases } from "./replyCommands.js";
 
 export const GREETING = { text: "Hello, thanks for calling Patchbay. How can I help you today?", audio: fixtureAudio("agent-greeting.wav") };
 export const REPLY = { text: "We open at nine in the morning.", audio: fixtureAudio("agent-reply.wav") };
@@ -23,13 +25,8 @@ interface Attachable {
   attach?(provider: RealtimeProvider | undefined): void;
 }
 
-async function until(what: string, check: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (!check()) {
-    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+/** The server under test connects to the fake when the call starts; a loaded CI box can take seconds. */
+const CONNECT_WAIT_MS = 10_000;
 
 /** Ms of agent audio sent to Twilio in the generations after the first clear, from mark names `<gen>:<endMs>`. */
 function sentMsAfterFirstClear(markNames: readonly string[]): number {
@@ -102,7 +99,7 @@ export function conformanceSuite(name: string, startFake: StartConformanceFake):
     it("round-trips a tool call by id and goes on talking", async () => {
       const startedAt = performance.now();
       const call = h.call({ fixture: fixture("silence.wav"), tailMs: 8_000 });
-      await until("a provider connection", () => fake.connectionCount() > 0);
+      await until(() => fake.connectionCount() > 0, "a provider connection", CONNECT_WAIT_MS);
       // After the greeting has played, so whatever the caller hears next came after the tool result.
       await new Promise((r) => setTimeout(r, GREETING_MS + 1_000));
       const callId = fake.requestToolCall("lookup_hours", { day: "tomorrow" });
@@ -120,7 +117,7 @@ export function conformanceSuite(name: string, startFake: StartConformanceFake):
 
     it("surfaces a provider error event with its reason and keeps the call up", async () => {
       const call = h.call({ fixture: fixture("silence.wav"), tailMs: 2_000 });
-      await until("a provider connection", () => fake.connectionCount() > 0);
+      await until(() => fake.connectionCount() > 0, "a provider connection", CONNECT_WAIT_MS);
       await new Promise((r) => setTimeout(r, 300));
       fake.sendError("conformance: rate limit reached for this session");
       const result = await call.done;
@@ -133,7 +130,7 @@ export function conformanceSuite(name: string, startFake: StartConformanceFake):
 
     it(`handles the provider socket dropping mid-call (${"the call ends cleanly or resumes"}) and finishes the log`, async () => {
       const call = h.call({ fixture: fixture("caller-question.wav"), tailMs: 3_000 });
-      await until("a provider connection", () => fake.connectionCount() > 0);
+      await until(() => fake.connectionCount() > 0, "a provider connection", CONNECT_WAIT_MS);
       await new Promise((r) => setTimeout(r, 1_000));
       fake.dropConnection();
       const result = await call.done;
@@ -151,6 +148,14 @@ export function conformanceSuite(name: string, startFake: StartConformanceFake):
         expect(log.status).toBe("failed");
       }
       expect(log.ended_at).not.toBeNull();
+    });
+
+    describe("say and requestReply", () => {
+      replyCommandCases(() => {
+        const provider = h.server.providers.get(fake.provider);
+        if (provider === undefined) throw new Error(`the server under test has no provider "${fake.provider}"`);
+        return { fake, provider };
+      });
     });
   });
 }

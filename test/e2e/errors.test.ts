@@ -116,7 +116,7 @@ describe("errors from a route that throws", () => {
     bus = await openBus();
     const sessions = new SessionRegistry();
     const providers = providerRegistry(config, undefined);
-    const calls = new CallFactory({ db: store.db, providers, sessions, clock: systemClock, log, vadFor: () => undefined });
+    const calls = new CallFactory({ db: store.db, config, bus, providers, sessions, clock: systemClock, log, vadFor: () => undefined });
     app = await buildApp({
       log,
       db: store.db,

@@ -30,6 +30,19 @@ const ROUTES: readonly [string, string][] = [
   ["post", "/webhooks/twilio/{tenantId}/status"],
   ["post", "/webhooks/twilio/{tenantId}/recording"],
   ["post", "/webhooks/twilio/{tenantId}/amd-status"],
+  ["get", "/webhooks/twilio/{tenantId}/whisper/{callSid}"],
+  ["post", "/webhooks/twilio/{tenantId}/whisper/{callSid}"],
+  ["post", "/webhooks/twilio/{tenantId}/transfer-status"],
+  ["get", "/functions"],
+  ["post", "/functions"],
+  ["get", "/functions/{id}"],
+  ["put", "/functions/{id}"],
+  ["delete", "/functions/{id}"],
+  ["post", "/functions/{id}/test"],
+  ["get", "/agents/{id}/functions"],
+  ["post", "/agents/{id}/functions/attach"],
+  ["get", "/tenants/me/webhook-secret"],
+  ["post", "/tenants/me/webhook-secret/rotate"],
 ];
 
 type Operation = { responses?: Record<string, { content?: Record<string, { schema?: unknown }> }>; tags?: string[] };

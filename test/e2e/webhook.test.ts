@@ -1,5 +1,6 @@
 import { getExpectedTwilioSignature } from "twilio/lib/webhooks/webhooks.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { RECORDING_DISCLOSURE } from "../../src/twilio/streamTwiml.js";
 import { parseTwiml } from "../sim/twilioSimulator.js";
 import { ACCOUNT_SID, AGENT_NUMBER, AUTH_TOKEN, PUBLIC_URL, fixture, startHarness, type Harness } from "./harness.js";
 
@@ -49,6 +50,19 @@ describe("voice webhook", () => {
     expect(res.body).toContain("<Hangup/>");
     const log = await h.finishedCall(callSid);
     expect(log).toMatchObject({ status: "failed", metadata: { end_reason: "agent_outbound_only" } });
+  });
+
+  it("speaks the recording disclosure before the stream when the agent asks for it, and only then", async () => {
+    const withIt = await voiceWebhook(h, { CallSid: "CA" + "5".repeat(32), From: "+15550188881", To: AGENT_NUMBER, Direction: "inbound" });
+    const parsed = parseTwiml(withIt.body);
+    // Before <Connect>: Twilio says it first, so it is heard before the agent's greeting.
+    expect(parsed.verbs.map((v) => v.verb)).toEqual(["Say", "Connect"]);
+    expect(parsed.says).toEqual([RECORDING_DISCLOSURE]);
+    const agent = await h.api<{ id: string }>("POST", "/agents", { name: "Quiet", system_prompt: "Hi.", enable_recording_disclosure: false });
+    const number = "+15550177799";
+    expect((await h.api("POST", "/phone-numbers", { phone_number: number, agent_id: agent.body.id })).status).toBe(201);
+    const without = await voiceWebhook(h, { CallSid: "CA" + "6".repeat(32), From: "+15550188882", To: number, Direction: "inbound" });
+    expect(parseTwiml(without.body).verbs.map((v) => v.verb)).toEqual(["Connect"]);
   });
 
   it("answers a retried webhook for the same call with a stream to the same call, not a second call", async () => {

@@ -5,7 +5,6 @@
  */
 import { randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
 import { WebSocketServer, type WebSocket } from "ws";
 import type { ClientToolResult, ConversationInitiation } from "@elevenlabs/types";
@@ -14,21 +13,21 @@ import { FakeConversation, type FakeClientMessage, type FakeServerMessage } from
 import type { FakeAgentReply } from "./elevenlabs/fakeReply.js";
 import type { FakeAudioFormat } from "./elevenlabs/wireAudio.js";
 import { toneReply } from "./elevenlabs/tone.js";
+import { sendJson } from "./httpJson.js";
+import { DEFAULT_CALLER_TEXT, listenOnLoopback } from "./loopback.js";
 import { rejectUpgradeWithJson } from "./upgradeRejection.js";
+import { WAIT_TIMEOUT_MS, Waiters } from "./waiters.js";
 
 export type { FakeAgentReply } from "./elevenlabs/fakeReply.js";
 export type { FakeClientMessage, FakeServerMessage } from "./elevenlabs/fakeConversation.js";
 export type { FakeAudioFormat } from "./elevenlabs/wireAudio.js";
 export { toneReply } from "./elevenlabs/tone.js";
+export { DEFAULT_CALLER_TEXT } from "./loopback.js";
 
 export const FAKE_ELEVENLABS_API_KEY = "xi-fake-elevenlabs-test-key";
 export const FAKE_ELEVENLABS_AGENT_ID = "agent_fake0000patchbay";
 export const SIGNED_URL_PATH = "/v1/convai/conversation/get-signed-url";
 export const CONVERSATION_PATH = "/v1/convai/conversation";
-export const DEFAULT_CALLER_TEXT = "Hi, I'd like to book an appointment for tomorrow.";
-
-/** Generous default wait for test helpers: causality, not timing, is what tests assert. */
-const WAIT_TIMEOUT_MS = 5_000;
 
 export interface FakeElevenLabsOptions {
   readonly apiKey?: string;
@@ -59,11 +58,6 @@ export interface SignedUrlRequest {
   readonly apiKey: string | undefined;
 }
 
-function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text) }).end(text);
-}
-
 function rejectUpgrade(socket: Duplex, status: number, statusText: string, message: string): void {
   rejectUpgradeWithJson(socket, status, statusText, { detail: { status: statusText.toLowerCase().replace(/ /g, "_"), message } });
 }
@@ -82,7 +76,7 @@ export class FakeElevenLabsServer {
   readonly #signatures = new Set<string>();
   readonly #conversations = new Set<FakeConversation>();
   readonly #audio: Buffer[] = [];
-  readonly #waiters = new Set<() => boolean>();
+  readonly #waiters = new Waiters("fake ElevenLabs");
   readonly #options: FakeElevenLabsOptions;
   #port = 0;
   #conversationCount = 0;
@@ -91,10 +85,7 @@ export class FakeElevenLabsServer {
 
   static async start(options: FakeElevenLabsOptions = {}): Promise<FakeElevenLabsServer> {
     const server = new FakeElevenLabsServer(options);
-    await new Promise<void>((resolve, reject) => {
-      server.#http.once("error", reject).listen(0, "127.0.0.1", () => resolve());
-    });
-    server.#port = (server.#http.address() as AddressInfo).port;
+    server.#port = await listenOnLoopback(server.#http);
     return server;
   }
 
@@ -118,6 +109,11 @@ export class FakeElevenLabsServer {
   /** Every `conversation_initiation_client_data` received, in order. */
   get initiations(): ConversationInitiation[] {
     return this.received.filter((m): m is ConversationInitiation => m.type === "conversation_initiation_client_data");
+  }
+
+  /** The text of every `user_message` (how Patchbay asks the agent to speak now), in arrival order. */
+  get userMessages(): string[] {
+    return this.received.flatMap((m) => (m.type === "user_message" ? [m.text ?? ""] : []));
   }
 
   /** All caller audio received, converted to μ-law 8 kHz, concatenated. */
@@ -148,52 +144,27 @@ export class FakeElevenLabsServer {
   /** Resolves with the `client_tool_result` for `toolCallId`. */
   async waitForToolResult(toolCallId: string, timeoutMs = WAIT_TIMEOUT_MS): Promise<ClientToolResult> {
     const isResult = (m: FakeClientMessage): m is ClientToolResult => m.type === "client_tool_result" && m.tool_call_id === toolCallId;
-    return this.#waitFor(() => this.received.find(isResult), `client_tool_result for ${toolCallId}`, timeoutMs);
+    return this.#waiters.waitFor(() => this.received.find(isResult), `client_tool_result for ${toolCallId}`, timeoutMs);
   }
 
   /** Resolves with the `nth` client message of `type` (counting ones already received). */
   async waitForMessage<T extends FakeClientMessage["type"]>(type: T, nth = 1, timeoutMs = WAIT_TIMEOUT_MS): Promise<Extract<FakeClientMessage, { type: T }>> {
     const isType = (m: FakeClientMessage): m is Extract<FakeClientMessage, { type: T }> => m.type === type;
-    return this.#waitFor(() => this.received.filter(isType)[nth - 1], `${type} #${nth}`, timeoutMs);
+    return this.#waiters.waitFor(() => this.received.filter(isType)[nth - 1], `${type} #${nth}`, timeoutMs);
   }
 
   /** Resolves once at least `bytes` of caller audio (μ-law 8 kHz) arrived. */
   async waitForInputAudio(bytes: number, timeoutMs = WAIT_TIMEOUT_MS): Promise<void> {
     const total = (): number => this.#audio.reduce((n, b) => n + b.length, 0);
-    await this.#waitFor(() => (total() >= bytes ? true : undefined), `${bytes} bytes of caller audio`, timeoutMs);
+    await this.#waiters.waitFor(() => (total() >= bytes ? true : undefined), `${bytes} bytes of caller audio`, timeoutMs);
   }
 
   async close(): Promise<void> {
     this.dropConnection();
+    this.#waiters.abandonAll("closed");
     this.#wss.close();
     this.#http.closeAllConnections();
     await new Promise<void>((resolve) => this.#http.close(() => resolve()));
-  }
-
-  #waitFor<T>(find: () => T | undefined, what: string, timeoutMs: number): Promise<T> {
-    return new Promise((resolve, reject) => {
-      const hit = find();
-      if (hit !== undefined) {
-        resolve(hit);
-        return;
-      }
-      const waiter = (): boolean => {
-        const found = find();
-        if (found === undefined) return false;
-        clearTimeout(timer);
-        resolve(found);
-        return true;
-      };
-      const timer = setTimeout(() => {
-        this.#waiters.delete(waiter);
-        reject(new Error(`fake ElevenLabs: no ${what} within ${timeoutMs} ms`));
-      }, timeoutMs);
-      this.#waiters.add(waiter);
-    });
-  }
-
-  #notify(): void {
-    for (const waiter of this.#waiters) if (waiter()) this.#waiters.delete(waiter);
   }
 
   #newest(): FakeConversation {
@@ -260,11 +231,11 @@ export class FakeElevenLabsServer {
         sendCorrections: options.sendCorrections === true,
         record: (message) => {
           this.received.push(message);
-          this.#notify();
+          this.#waiters.changed();
         },
         recordAudio: (mulaw) => {
           this.#audio.push(mulaw);
-          this.#notify();
+          this.#waiters.changed();
         },
         nextReply: () => replies[this.#replyIndex++ % replies.length] ?? toneReply(),
         nextCallerText: () => callerTexts[this.#callerIndex++ % callerTexts.length] ?? DEFAULT_CALLER_TEXT,

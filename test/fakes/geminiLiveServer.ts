@@ -5,7 +5,6 @@
  * handles, and recordings (client messages, setups, input audio, tool responses) for tests.
  */
 import { createServer, type IncomingMessage, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
 import { WebSocketServer } from "ws";
 import type { FunctionResponse, LiveClientMessage, LiveClientSetup } from "@google/genai";
@@ -14,18 +13,17 @@ import { toneReply } from "./openaiRealtimeServer.js";
 import { CLOSE_INTERNAL_ERROR, FakeLiveSocket, type FakeLiveState } from "./geminiLive/fakeLiveSocket.js";
 import type { FakeLiveReplyScript } from "./geminiLive/liveReply.js";
 import { DEFAULT_PCM_VAD, type PcmVadOptions } from "./geminiLive/pcmEnergyVad.js";
+import { DEFAULT_CALLER_TEXT, listenOnLoopback } from "./loopback.js";
 import { rejectUpgradeWithJson } from "./upgradeRejection.js";
+import { WAIT_TIMEOUT_MS, Waiters } from "./waiters.js";
 
 export type { FakeLiveReplyScript } from "./geminiLive/liveReply.js";
 export { mulawToLivePcm } from "./geminiLive/liveReply.js";
+export { DEFAULT_CALLER_TEXT } from "./loopback.js";
 
 export const FAKE_GEMINI_API_KEY = "fake-gemini-test-key";
 export const LIVE_PATH = "/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent";
-export const DEFAULT_CALLER_TEXT = "Hi, I'd like to book an appointment for tomorrow.";
 export const DEFAULT_REPLY_TEXT = "Hello, this is the fake Gemini voice.";
-
-/** Generous default wait for test helpers: causality, not timing, is what tests assert. */
-const WAIT_TIMEOUT_MS = 5_000;
 
 export interface FakeGeminiLiveOptions {
   /** The key the client must pass as `?key=`; any other key gets the service's close (1007). */
@@ -66,6 +64,8 @@ export class FakeGeminiLiveServer {
   /** Resumption handles issued, oldest first. */
   readonly handlesIssued: string[] = [];
   readonly toolResponses: FunctionResponse[] = [];
+  /** One per complete client turn (a reply the client asked for): its text, or null for a bare `turnComplete`. */
+  readonly replyRequests: (string | null)[] = [];
   /** Connections ever accepted (open or not). */
   connectionsOpened = 0;
 
@@ -75,7 +75,7 @@ export class FakeGeminiLiveServer {
   readonly #options: FakeGeminiLiveOptions;
   readonly #sockets = new Set<FakeLiveSocket>();
   readonly #audio: Buffer[] = [];
-  readonly #waiters = new Set<() => boolean>();
+  readonly #waiters = new Waiters("fake Gemini");
   /** Scripts advance across connections: a resumed session goes on with the next reply. */
   #replyCount = 0;
   #callerCount = 0;
@@ -85,10 +85,7 @@ export class FakeGeminiLiveServer {
     // Replies are converted to 24 kHz with the speex resampler.
     await initResamplers();
     const server = new FakeGeminiLiveServer(options);
-    await new Promise<void>((resolve, reject) => {
-      server.#http.once("error", reject).listen(0, "127.0.0.1", () => resolve());
-    });
-    server.#port = (server.#http.address() as AddressInfo).port;
+    server.#port = await listenOnLoopback(server.#http);
     return server;
   }
 
@@ -137,12 +134,12 @@ export class FakeGeminiLiveServer {
   }
 
   waitForToolResponse(id: string, timeoutMs = WAIT_TIMEOUT_MS): Promise<FunctionResponse> {
-    return this.#waitFor(() => this.toolResponses.find((r) => r.id === id), `tool response ${id}`, timeoutMs);
+    return this.#waiters.waitFor(() => this.toolResponses.find((r) => r.id === id), `tool response ${id}`, timeoutMs);
   }
 
   /** Resolves with the `nth` client message that has `kind` (counting ones already received). */
   waitForMessage<K extends keyof LiveClientMessage>(kind: K, nth = 1, timeoutMs = WAIT_TIMEOUT_MS): Promise<NonNullable<LiveClientMessage[K]>> {
-    return this.#waitFor(
+    return this.#waiters.waitFor(
       () => this.received.filter((m) => m[kind] !== undefined)[nth - 1]?.[kind] ?? undefined,
       `${kind} #${nth}`,
       timeoutMs,
@@ -151,12 +148,13 @@ export class FakeGeminiLiveServer {
 
   /** Resolves once `bytes` of caller audio have arrived. */
   waitForInputAudio(bytes: number, timeoutMs = WAIT_TIMEOUT_MS): Promise<Buffer> {
-    return this.#waitFor(() => (this.#audioBytes() >= bytes ? this.inputAudio() : undefined), `${bytes} bytes of input audio`, timeoutMs);
+    return this.#waiters.waitFor(() => (this.#audioBytes() >= bytes ? this.inputAudio() : undefined), `${bytes} bytes of input audio`, timeoutMs);
   }
 
   async close(): Promise<void> {
     this.dropConnection();
-    for (const waiter of this.#waiters) waiter();
+    this.#waiters.changed();
+    this.#waiters.abandonAll("closed");
     this.#wss.close();
     this.#http.closeAllConnections();
     await new Promise<void>((resolve) => this.#http.close(() => resolve()));
@@ -166,32 +164,6 @@ export class FakeGeminiLiveServer {
     let total = 0;
     for (const chunk of this.#audio) total += chunk.length;
     return total;
-  }
-
-  #waitFor<T>(find: () => T | undefined, what: string, timeoutMs: number): Promise<NonNullable<T>> {
-    return new Promise((resolve, reject) => {
-      const check = (): boolean => {
-        const hit = find();
-        if (hit === undefined || hit === null) return false;
-        resolve(hit);
-        return true;
-      };
-      if (check()) return;
-      const waiter = (): boolean => {
-        if (!check()) return false;
-        clearTimeout(timer);
-        return true;
-      };
-      const timer = setTimeout(() => {
-        this.#waiters.delete(waiter);
-        reject(new Error(`fake Gemini: no ${what} within ${timeoutMs} ms`));
-      }, timeoutMs);
-      this.#waiters.add(waiter);
-    });
-  }
-
-  #changed(): void {
-    for (const waiter of this.#waiters) if (waiter()) this.#waiters.delete(waiter);
   }
 
   #newest(): FakeLiveSocket {
@@ -215,15 +187,19 @@ export class FakeGeminiLiveServer {
       record: (message) => {
         this.received.push(message);
         if (message.setup !== undefined) this.setups.push(message.setup);
-        this.#changed();
+        this.#waiters.changed();
       },
       recordAudio: (pcm) => {
         this.#audio.push(pcm);
-        this.#changed();
+        this.#waiters.changed();
       },
       recordToolResponse: (response) => {
         this.toolResponses.push(response);
-        this.#changed();
+        this.#waiters.changed();
+      },
+      recordReplyRequest: (instructions) => {
+        this.replyRequests.push(instructions);
+        this.#waiters.changed();
       },
       nextReply: () => replies[this.#replyCount++ % replies.length]!,
       nextCallerText: () => callerTexts[this.#callerCount++ % callerTexts.length]!,
@@ -252,7 +228,7 @@ export class FakeGeminiLiveServer {
       this.#sockets.add(live);
       ws.on("close", () => {
         this.#sockets.delete(live);
-        this.#changed();
+        this.#waiters.changed();
       });
     });
   }

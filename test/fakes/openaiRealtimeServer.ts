@@ -5,7 +5,6 @@
  * and recordings (client events, input audio, truncations) for tests to assert on.
  */
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
 import { WebSocketServer } from "ws";
 import type { ConversationItemCreateEvent, ConversationItemTruncateEvent } from "openai/resources/realtime/realtime";
@@ -14,20 +13,19 @@ import { FakeConnection, type FakeClientEvent, type FakeServerState } from "./op
 import type { FakeReply } from "./openaiRealtime/fakeResponse.js";
 import type { FakeDialect } from "./openaiRealtime/fakeSession.js";
 import { fadedTone } from "./tone.js";
+import { DEFAULT_CALLER_TEXT, listenOnLoopback } from "./loopback.js";
 import { rejectUpgradeWithJson } from "./upgradeRejection.js";
+import { WAIT_TIMEOUT_MS, Waiters } from "./waiters.js";
 
 export type { FakeClientEvent } from "./openaiRealtime/fakeConnection.js";
 export type { FakeReply } from "./openaiRealtime/fakeResponse.js";
 export type { FakeDialect } from "./openaiRealtime/fakeSession.js";
+export { DEFAULT_CALLER_TEXT } from "./loopback.js";
 
 export const FAKE_OPENAI_API_KEY = "sk-fake-openai-test-key";
 export const FAKE_XAI_API_KEY = "xai-fake-test-key";
 export const REALTIME_PATH = "/v1/realtime";
-export const DEFAULT_CALLER_TEXT = "Hi, I'd like to book an appointment for tomorrow.";
 export const DEFAULT_REPLY_TEXT = "Hello, this is the fake OpenAI voice.";
-
-/** Generous default wait for test helpers: causality, not timing, is what tests assert. */
-const WAIT_TIMEOUT_MS = 5_000;
 
 export interface FakeOpenAIRealtimeOptions {
   /** Whose API to stand in for. Default `openai`. */
@@ -76,6 +74,8 @@ export class FakeOpenAIRealtimeServer {
   /** Every client event, in arrival order, across connections. */
   readonly received: FakeClientEvent[] = [];
   readonly truncates: FakeTruncate[] = [];
+  /** One per reply the client asked for (`response.create`): the instructions that guided it, or null for a bare one. */
+  readonly replyRequests: (string | null)[] = [];
   readonly handshakes: FakeHandshake[] = [];
 
   readonly #http: Server;
@@ -83,17 +83,13 @@ export class FakeOpenAIRealtimeServer {
   readonly #apiKey: string;
   readonly #connections = new Set<FakeConnection>();
   readonly #audio: Buffer[] = [];
-  /** Pending waits: each checks on every client event (true when satisfied); the value abandons it on close. */
-  readonly #waiters = new Map<() => boolean, () => void>();
+  readonly #waiters = new Waiters("fake realtime server");
   readonly #state: FakeServerState;
   #port = 0;
 
   static async start(options: FakeOpenAIRealtimeOptions = {}): Promise<FakeOpenAIRealtimeServer> {
     const server = new FakeOpenAIRealtimeServer(options);
-    await new Promise<void>((resolve, reject) => {
-      server.#http.once("error", reject).listen(0, "127.0.0.1", () => resolve());
-    });
-    server.#port = (server.#http.address() as AddressInfo).port;
+    server.#port = await listenOnLoopback(server.#http);
     return server;
   }
 
@@ -111,6 +107,7 @@ export class FakeOpenAIRealtimeServer {
       speechStartedDelayMs: options.speechStartedDelayMs ?? 0,
       record: (event) => this.#record(event),
       recordAudio: (mulaw) => this.#audio.push(mulaw),
+      recordReplyRequest: (instructions) => this.replyRequests.push(instructions),
       recordTruncate: ({ item_id, content_index, audio_end_ms }) => this.truncates.push({ item_id, content_index, audio_end_ms }),
       nextReply: () => replies[replyIndex++ % replies.length] ?? toneReply(),
       nextCallerText: () => callerTexts[callerIndex++ % callerTexts.length] ?? DEFAULT_CALLER_TEXT,
@@ -150,7 +147,7 @@ export class FakeOpenAIRealtimeServer {
 
   /** Resolves with the `nth` client event of `type` (counting ones already received). */
   waitForClientEvent<T extends FakeClientEvent["type"]>(type: T, nth = 1, timeoutMs = WAIT_TIMEOUT_MS): Promise<ClientEventOf<T>> {
-    return this.#waitFor(
+    return this.#waiters.waitFor(
       () => this.received.filter((e): e is ClientEventOf<T> => e.type === type)[nth - 1],
       `${type} #${nth}`,
       timeoutMs,
@@ -159,38 +156,12 @@ export class FakeOpenAIRealtimeServer {
 
   /** Resolves with the output the client sent back for a tool call (`function_call_output` with that call id). */
   async waitForToolOutput(callId: string, timeoutMs = WAIT_TIMEOUT_MS): Promise<string> {
-    const event = await this.#waitFor(() => this.received.find((e) => isToolOutput(e, callId)), `function_call_output for ${callId}`, timeoutMs);
+    const event = await this.#waiters.waitFor(() => this.received.find((e) => isToolOutput(e, callId)), `function_call_output for ${callId}`, timeoutMs);
     return event.item.output;
   }
 
-  /** Resolves with the first recorded value `find` returns, checking again on every client event. */
-  #waitFor<T>(find: () => T | undefined, what: string, timeoutMs: number): Promise<T> {
-    return new Promise((resolve, reject) => {
-      const check = (): boolean => {
-        const hit = find();
-        if (hit !== undefined) resolve(hit);
-        return hit !== undefined;
-      };
-      if (check()) return;
-      const waiter = (): boolean => {
-        if (!check()) return false;
-        clearTimeout(timer);
-        return true;
-      };
-      const timer = setTimeout(() => {
-        this.#waiters.delete(waiter);
-        reject(new Error(`fake realtime server: no ${what} within ${timeoutMs} ms`));
-      }, timeoutMs);
-      this.#waiters.set(waiter, () => {
-        clearTimeout(timer);
-        reject(new Error(`fake realtime server: closed while waiting for ${what}`));
-      });
-    });
-  }
-
   async close(): Promise<void> {
-    for (const abandon of this.#waiters.values()) abandon();
-    this.#waiters.clear();
+    this.#waiters.abandonAll("closed");
     this.dropConnection();
     this.#wss.close();
     this.#http.closeAllConnections();
@@ -199,7 +170,7 @@ export class FakeOpenAIRealtimeServer {
 
   #record(event: FakeClientEvent): void {
     this.received.push(event);
-    for (const waiter of this.#waiters.keys()) if (waiter()) this.#waiters.delete(waiter);
+    this.#waiters.changed();
   }
 
   #newest(): FakeConnection {

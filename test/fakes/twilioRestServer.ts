@@ -1,6 +1,7 @@
 /**
  * A loopback stand-in for Twilio's REST API, speaking its wire format for `POST
- * /2010-04-01/Accounts/{Sid}/Calls.json`: form-encoded params, HTTP basic auth (account SID + auth token),
+ * /2010-04-01/Accounts/{Sid}/Calls.json` (create) and `POST …/Calls/{CallSid}.json` (update: `Status`,
+ * `Twiml`, `Url`): form-encoded params, HTTP basic auth (account SID + auth token),
  * a 201 Call resource or Twilio's error JSON. The official `twilio` client is pointed at it through
  * TWILIO_API_BASE_URL; every request's parsed params are recorded for tests to assert on.
  */
@@ -8,6 +9,7 @@ import { randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { CallStatus } from "twilio/lib/rest/api/v2010/account/call.js";
+import { readBody, sendJson as send } from "./httpJson.js";
 
 /** Twilio's error body (the client turns it into a RestException). */
 export interface TwilioErrorBody {
@@ -59,6 +61,8 @@ export interface RecordedRequest {
   params: FormParams;
   /** The Call resource answered, when one was created. */
   call?: TwilioCallResource;
+  /** For an update: the call it named. */
+  updatedSid?: string;
 }
 
 export interface FakeTwilioRestOptions {
@@ -79,6 +83,10 @@ export class FakeTwilioRestServer {
   readonly #opts: FakeTwilioRestOptions;
   /** Numbers Twilio refuses to call, with the error it answers (e.g. 21215 geo permissions). */
   readonly #refused = new Map<string, TwilioErrorBody>();
+  /** Calls already over: an update answers 404 / 20404 like Twilio's. */
+  readonly #finished = new Set<string>();
+  /** Called on every accepted update, e.g. to stop a simulated call's stream on a redirect. */
+  onUpdate: ((callSid: string, params: FormParams) => void) | null = null;
   #url = "";
 
   private constructor(opts: FakeTwilioRestOptions) {
@@ -103,6 +111,21 @@ export class FakeTwilioRestServer {
     return this.requests.flatMap((r) => (r.call ? [r.call] : []));
   }
 
+  /** The accepted updates of one call (hang-ups, redirects), in order. */
+  updatesOf(callSid: string): FormParams[] {
+    return this.requests.flatMap((r) => (r.updatedSid === callSid && r.call ? [r.params] : []));
+  }
+
+  /** Every accepted update, in order. */
+  get updates(): { callSid: string; params: FormParams }[] {
+    return this.requests.flatMap((r) => (r.updatedSid !== undefined && r.call ? [{ callSid: r.updatedSid, params: r.params }] : []));
+  }
+
+  /** Marks a call as over: later updates get Twilio's 20404. */
+  finish(callSid: string): void {
+    this.#finished.add(callSid);
+  }
+
   /** Makes Twilio refuse calls to `to` with this error. */
   refuse(to: string, error: TwilioErrorBody): void {
     this.#refused.set(to, error);
@@ -111,6 +134,7 @@ export class FakeTwilioRestServer {
   reset(): void {
     this.requests.length = 0;
     this.#refused.clear();
+    this.#finished.clear();
   }
 
   async close(): Promise<void> {
@@ -121,22 +145,43 @@ export class FakeTwilioRestServer {
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const body = await readBody(req);
     const url = new URL(req.url ?? "/", this.#url);
-    const match = /^\/2010-04-01\/Accounts\/([^/]+)\/Calls\.json$/.exec(url.pathname);
+    const match = /^\/2010-04-01\/Accounts\/([^/]+)\/Calls(?:\/(CA[0-9a-fA-F]{32}))?\.json$/.exec(url.pathname);
     const recorded: RecordedRequest = {
       method: req.method ?? "",
       path: url.pathname,
       accountSid: match?.[1] ?? "",
       authorized: this.#authorized(req, match?.[1]),
       params: parseForm(body),
+      ...(match?.[2] !== undefined ? { updatedSid: match[2] } : {}),
     };
     this.requests.push(recorded);
     if (match === null) return send(res, 404, twilioError(404, 20404, `The requested resource ${url.pathname} was not found`));
+    if (recorded.updatedSid !== undefined) return this.#update(req, res, recorded, recorded.updatedSid);
     if (!recorded.authorized) return send(res, 401, twilioError(401, 20003, "Authenticate"));
     if (req.method !== "POST") return send(res, 405, twilioError(405, 20004, "Method not allowed"));
     const problem = this.#validate(recorded.params);
     if (problem) return send(res, problem.status, problem);
     recorded.call = this.#callResource(recorded.accountSid, recorded.params);
     send(res, 201, recorded.call);
+  }
+
+  /** Twilio's call update: `Status=completed|canceled` ends it, `Twiml`/`Url` redirects it. */
+  #update(req: IncomingMessage, res: ServerResponse, recorded: RecordedRequest, callSid: string): void {
+    if (!recorded.authorized) return send(res, 401, twilioError(401, 20003, "Authenticate"));
+    if (req.method !== "POST") return send(res, 405, twilioError(405, 20004, "Method not allowed"));
+    if (this.#finished.has(callSid)) return send(res, 404, twilioError(404, 20404, `The requested resource ${recorded.path} was not found`));
+    const status = single(recorded.params.Status);
+    if (status === undefined && recorded.params.Twiml === undefined && recorded.params.Url === undefined) {
+      return send(res, 400, twilioError(400, 21220, "Call update needs Status, Url or Twiml"));
+    }
+    if (status !== undefined && status !== "completed" && status !== "canceled") {
+      return send(res, 400, twilioError(400, 21220, `Invalid call state: ${status}`));
+    }
+    if (status !== undefined) this.#finished.add(callSid);
+    const call = this.#callResource(recorded.accountSid, recorded.params);
+    recorded.call = { ...call, sid: callSid, status: status === undefined ? "in-progress" : status, uri: call.uri.replace(call.sid, callSid) };
+    this.onUpdate?.(callSid, recorded.params);
+    send(res, 200, recorded.call);
   }
 
   #authorized(req: IncomingMessage, accountSid: string | undefined): boolean {
@@ -211,16 +256,4 @@ function parseForm(body: string): FormParams {
     params[key] = prior === undefined ? value : Array.isArray(prior) ? [...prior, value] : [prior, value];
   }
   return params;
-}
-
-async function readBody(req: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString("utf8");
-}
-
-function send(res: ServerResponse, status: number, body: unknown): void {
-  const json = JSON.stringify(body);
-  res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(json) });
-  res.end(json);
 }

@@ -9,10 +9,7 @@ function ramp(from: number, n: number): Buffer {
 
 function tap() {
   const frames: { len: number; endMs: number; first?: number }[] = [];
-  const t = new CallerAudioTap(() => ({ push: (pcm, endMs) => frames.push({ len: pcm.length, endMs, first: pcm[0] }), close: () => {} }), {
-    onSpeechStart: () => {},
-    onSpeechEnd: () => {},
-  });
+  const t = new CallerAudioTap([{ push: (pcm, endMs) => frames.push({ len: pcm.length, endMs, first: pcm[0] }), close: () => {} }]);
   return { t, frames };
 }
 

@@ -21,7 +21,7 @@ describe("migrations on embedded PGlite", () => {
     const first = await openDatabase({ dataDir, log });
     expect(first.kind).toBe("pglite");
     expect(log).toHaveBeenCalledWith("storage: migrations applied", {
-      migrations: ["0001_initial", "0002_call_log_filters", "0003_tenant_twilio", "0004_outbound"],
+      migrations: ["0001_initial", "0002_call_log_filters", "0003_tenant_twilio", "0004_outbound", "0005_functions"],
     });
     const tenant = await createTenant(first.db, "acme");
     await first.close();

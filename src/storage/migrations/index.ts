@@ -4,6 +4,7 @@ import { initial } from "./0001_initial.js";
 import { callLogFilters } from "./0002_call_log_filters.js";
 import { tenantTwilio } from "./0003_tenant_twilio.js";
 import { outbound } from "./0004_outbound.js";
+import { functions } from "./0005_functions.js";
 
 // Names sort lexically; kysely applies them in that order and refuses gaps in history.
 const MIGRATIONS: Record<string, Migration> = {
@@ -11,6 +12,7 @@ const MIGRATIONS: Record<string, Migration> = {
   "0002_call_log_filters": callLogFilters,
   "0003_tenant_twilio": tenantTwilio,
   "0004_outbound": outbound,
+  "0005_functions": functions,
 };
 
 const provider: MigrationProvider = {

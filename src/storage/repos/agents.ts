@@ -2,7 +2,7 @@
 import { sql, type ExpressionBuilder } from "kysely";
 import { isForeignKeyViolation, NotFoundError } from "../errors.js";
 import type { AgentRow, Database, JsonValue } from "../schema.js";
-import { isUuid, toIso, type Queryable } from "./shared.js";
+import { isUuid, json, toIso, type Queryable } from "./shared.js";
 
 /** Agent fields as the API names them; `settings` holds fields not yet promoted to columns. */
 export interface AgentInput {
@@ -134,7 +134,7 @@ export async function updateAgent(db: Queryable, tenantId: string, agentId: stri
     .updateTable("agents")
     .set({
       ...agentColumns(patch),
-      ...(settings !== undefined ? { settings: sql<string>`settings || ${JSON.stringify(settings)}::text::jsonb` } : {}),
+      ...(settings !== undefined ? { settings: sql<string>`settings || ${json(settings)}` } : {}),
       updated_at: sql<Date>`now()`,
     })
     .where("tenant_id", "=", tenantId)

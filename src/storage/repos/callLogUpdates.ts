@@ -8,7 +8,7 @@ import { sql, type Kysely, type RawBuilder } from "kysely";
 import { isUniqueViolation } from "../errors.js";
 import type { CallLogRow, Database } from "../schema.js";
 import { createCallLog, type CallLogInput } from "./callLogs.js";
-import { isUuid, toCount, type Queryable } from "./shared.js";
+import { isUuid, json, toCount, type Queryable } from "./shared.js";
 
 /** A placed call's log exists before Twilio names the call; until then its SID is this plus a UUID. */
 export const PENDING_SID_PREFIX = "pending:";
@@ -24,7 +24,6 @@ export const LIVE_OUTBOUND_MAX_AGE_MS = 4 * 60 * 60 * 1000;
 // Namespace for the per-tenant advisory lock that serialises the concurrency check with the insert.
 const OUTBOUND_LOCK_NAMESPACE = 0x7062_0002;
 
-const json = (value: unknown) => sql<string>`${JSON.stringify(value)}::text::jsonb`;
 
 /** A status's place in a call's life; anything we don't know counts as final. */
 function rank(status: RawBuilder<string> | string): RawBuilder<number> {

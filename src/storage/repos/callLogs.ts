@@ -2,7 +2,7 @@
 import { sql, type ExpressionBuilder } from "kysely";
 import { ConflictError, isForeignKeyViolation, isUniqueViolation, NotFoundError } from "../errors.js";
 import type { CallDirection, CallLogRow, Database, JsonObject, NewCallLogRow, TranscriptEntry } from "../schema.js";
-import { isUuid, toCount, toIso, type Queryable } from "./shared.js";
+import { isUuid, json, toCount, toIso, type Queryable } from "./shared.js";
 
 /** A call log with the name of its agent, as reads return it. */
 export type CallLogWithAgent = CallLogRow & { agent_name: string | null };
@@ -63,7 +63,6 @@ export interface CallLogResponse {
   recording_url: string | null;
 }
 
-const json = (value: unknown) => sql<string>`${JSON.stringify(value)}::text::jsonb`;
 
 /** The agent's name, only if the agent belongs to the call's tenant. */
 function agentName(eb: ExpressionBuilder<Database, "call_logs">) {

@@ -1,5 +1,5 @@
 /** Helpers shared by the repositories. */
-import type { Kysely, Transaction } from "kysely";
+import { sql, type Kysely, type RawBuilder, type Transaction } from "kysely";
 import type { Database } from "../schema.js";
 
 /** Repositories accept the root handle or a transaction. */
@@ -21,4 +21,9 @@ export function toIso(value: Date | null): string | null {
 /** COUNT(*) is bigint: node-postgres returns a string, PGlite a number. */
 export function toCount(value: string | number | bigint): number {
   return Number(value);
+}
+
+/** A value as a jsonb SQL expression (text, then cast: both drivers pass it as a plain string). */
+export function json(value: unknown): RawBuilder<string> {
+  return sql<string>`${JSON.stringify(value)}::text::jsonb`;
 }

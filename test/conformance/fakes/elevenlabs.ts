@@ -15,6 +15,7 @@ export const startElevenLabsConformanceFake: StartConformanceFake = async (optio
     dropConnection: () => server.dropConnection(),
     sendError: (message) => server.sendError(message),
     requestToolCall: (name, args) => server.requestToolCall(name, args),
+    replyRequests: () => server.userMessages,
     waitForToolResult: async (callId, timeoutMs) => (await server.waitForToolResult(callId, timeoutMs)).result,
     close: () => server.close(),
   };

@@ -63,6 +63,10 @@ class GeminiConformanceFake implements ConformanceFake {
     return outputText((await this.#server.waitForToolResponse(callId, timeoutMs)).response);
   }
 
+  replyRequests(): readonly (string | null)[] {
+    return [...this.#server.replyRequests];
+  }
+
   close(): Promise<void> {
     return this.#server.close();
   }

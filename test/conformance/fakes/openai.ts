@@ -3,7 +3,7 @@
  * server under test connects to. The xAI double (./xai.ts) is the same server in its xAI dialect.
  */
 import { FAKE_OPENAI_API_KEY, FakeOpenAIRealtimeServer } from "../../fakes/openaiRealtimeServer.js";
-import type { ConformanceFake, ConformanceFakeOptions, StartConformanceFake } from "../contract.js";
+import type { ConformanceFake, StartConformanceFake } from "../contract.js";
 
 export interface RealtimeDoubleIdentity {
   readonly provider: string;
@@ -51,18 +51,17 @@ export class RealtimeServerConformanceFake implements ConformanceFake {
     return this.#server.waitForToolOutput(callId, timeoutMs);
   }
 
+  replyRequests(): readonly (string | null)[] {
+    return [...this.#server.replyRequests];
+  }
+
   close(): Promise<void> {
     return this.#server.close();
   }
 }
 
-/** Conformance replies and caller texts map one to one onto the fake's scripts. */
-export function scriptOptions(options: ConformanceFakeOptions): { replies: ConformanceFakeOptions["replies"]; callerTexts: ConformanceFakeOptions["callerTexts"] } {
-  return { replies: options.replies, callerTexts: options.callerTexts };
-}
-
 export const startOpenAIConformanceFake: StartConformanceFake = async (options) => {
-  const server = await FakeOpenAIRealtimeServer.start({ dialect: "openai", ...scriptOptions(options) });
+  const server = await FakeOpenAIRealtimeServer.start({ dialect: "openai", replies: options.replies, callerTexts: options.callerTexts });
   return new RealtimeServerConformanceFake(server, {
     provider: "openai",
     env: { OPENAI_API_KEY: FAKE_OPENAI_API_KEY, OPENAI_BASE_URL: server.url },

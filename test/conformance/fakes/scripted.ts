@@ -97,6 +97,10 @@ class ScriptedConformanceFake implements ConformanceFake {
     return callId;
   }
 
+  replyRequests(): readonly (string | null)[] {
+    return this.#seen.flatMap((session) => session.replyRequests());
+  }
+
   waitForToolResult(callId: string, timeoutMs?: number): Promise<string> {
     const session = this.#toolCallSessions.get(callId);
     if (session === undefined) return Promise.reject(new Error(`no tool call ${callId} was requested through this double`));

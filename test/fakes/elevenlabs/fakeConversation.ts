@@ -25,7 +25,10 @@ import type {
   VadScore,
 } from "@elevenlabs/types";
 import { EnergyVad, type EnergyVadOptions } from "../openaiRealtime/energyVad.js";
-import { FakeReply, type FakeAgentReply, type ReplyPacing, type ReplyWire } from "./fakeReply.js";
+import { FakeReply, type FakeAgentReply, type ReplyWire } from "./fakeReply.js";
+import type { ChunkPacing } from "../pacing.js";
+import { verbatimText } from "../../../providers/verbatim.js";
+import { spokenReply } from "../spokenReply.js";
 import { CallerAudioDecoder, type FakeAudioFormat } from "./wireAudio.js";
 
 export type FakeServerMessage =
@@ -39,7 +42,7 @@ export type FakeClientMessage = ConversationInitiation | Pong | ClientToolResult
 export interface FakeConversationContext {
   readonly inputFormat: FakeAudioFormat;
   readonly outputFormat: FakeAudioFormat;
-  readonly pacing: ReplyPacing;
+  readonly pacing: ChunkPacing;
   readonly vad: EnergyVadOptions;
   readonly pingIntervalMs: number;
   readonly sendMetadata: boolean;
@@ -186,12 +189,29 @@ export class FakeConversation {
       case "conversation_initiation_client_data":
         this.sendError("conversation_initiation_client_data may only be sent once");
         break;
+      case "user_message":
+        this.#userMessage(message.text ?? "");
+        break;
       case "user_activity":
       case "contextual_update":
-      case "user_message":
         break;
     }
   }
+
+  /**
+   * A typed user turn: the agent stops any reply in progress (as when the caller talks over it) and
+   * answers; a verbatim request is answered with exactly the quoted words.
+   */
+  #userMessage(text: string): void {
+    const reply = this.#reply;
+    if (reply !== null) {
+      reply.stop();
+      this.send({ type: "interruption", interruption_event: { event_id: this.#nextEventId() } });
+    }
+    const verbatim = verbatimText(text);
+    this.#speak(verbatim === null ? this.#context.nextReply() : spokenReply(verbatim));
+  }
+
 
   #callerAudio(chunk: Buffer): void {
     const mulaw = this.#decoder.toMulaw(chunk);
@@ -218,9 +238,9 @@ export class FakeConversation {
     this.#speak();
   }
 
-  #speak(): void {
+  #speak(script: FakeAgentReply = this.#context.nextReply()): void {
     this.#reply?.stop();
-    const reply = new FakeReply(this.#replyWire, this.#context.nextReply(), this.#nextEventId(), this.#context.pacing, this.#context.outputFormat);
+    const reply = new FakeReply(this.#replyWire, script, this.#nextEventId(), this.#context.pacing, this.#context.outputFormat);
     this.#reply = reply;
     reply.speak();
   }

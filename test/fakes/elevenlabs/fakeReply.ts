@@ -2,20 +2,14 @@
  * One agent reply of the fake ElevenLabs server: `agent_response` with the first audio chunk, then audio
  * chunks paced like the real service (or all at once), every chunk carrying the reply's `event_id`.
  */
-import { performance } from "node:perf_hooks";
 import type { AgentResponse, Audio } from "@elevenlabs/types";
+import { pacedChunks, type ChunkPacing } from "../pacing.js";
 import { bytesPerMs, mulawToWire, type FakeAudioFormat } from "./wireAudio.js";
 
 export interface FakeAgentReply {
   readonly text: string;
   /** μ-law 8 kHz bytes. */
   readonly audio: Buffer;
-}
-
-export interface ReplyPacing {
-  readonly chunkMs: number;
-  /** True: one chunk per `chunkMs` of wall time. False: every chunk at once. */
-  readonly realtime: boolean;
 }
 
 export interface ReplyWire {
@@ -29,12 +23,12 @@ export class FakeReply {
   readonly #wire: ReplyWire;
   readonly #audio: Buffer;
   readonly #chunkBytes: number;
-  readonly #pacing: ReplyPacing;
-  #timer: NodeJS.Timeout | null = null;
+  readonly #pacing: ChunkPacing;
+  #cancelPacing: () => void = () => {};
   #sentBytes = 0;
   #finished = false;
 
-  constructor(wire: ReplyWire, reply: FakeAgentReply, eventId: number, pacing: ReplyPacing, format: FakeAudioFormat) {
+  constructor(wire: ReplyWire, reply: FakeAgentReply, eventId: number, pacing: ChunkPacing, format: FakeAudioFormat) {
     this.#wire = wire;
     this.eventId = eventId;
     this.text = reply.text;
@@ -57,23 +51,11 @@ export class FakeReply {
   speak(): void {
     this.#wire.send({ type: "agent_response", agent_response_event: { agent_response: this.text, event_id: this.eventId } });
     const chunks = Math.ceil(this.#audio.length / this.#chunkBytes);
-    if (!this.#pacing.realtime) {
-      for (let k = 0; k < chunks; k++) this.#sendChunk(k);
-      this.#finish();
-      return;
-    }
-    const startedAt = performance.now();
-    const step = (k: number): void => {
-      if (this.#finished) return;
-      if (k >= chunks) {
-        this.#finish();
-        return;
-      }
-      this.#sendChunk(k);
-      const delay = Math.max(0, startedAt + (k + 1) * this.#pacing.chunkMs - performance.now());
-      this.#timer = setTimeout(() => step(k + 1), delay);
-    };
-    step(0);
+    this.#cancelPacing = pacedChunks(chunks, this.#pacing, {
+      sendChunk: (k) => this.#sendChunk(k),
+      complete: () => this.#finish(),
+      stopped: () => this.#finished,
+    });
   }
 
   /** The caller barged in, or the socket went away: stop sending without another word. */
@@ -90,8 +72,7 @@ export class FakeReply {
   #finish(): void {
     if (this.#finished) return;
     this.#finished = true;
-    if (this.#timer !== null) clearTimeout(this.#timer);
-    this.#timer = null;
+    this.#cancelPacing();
     this.#wire.finished(this);
   }
 }

@@ -10,14 +10,17 @@ import type {
   LiveClientMessage,
   LiveClientSetup,
 } from "@google/genai";
-import { LiveReply, type FakeLiveReplyScript, type LiveReplyPacing, type LiveReplyWire } from "./liveReply.js";
+import { LiveReply, type FakeLiveReplyScript, type LiveReplyWire } from "./liveReply.js";
+import type { ChunkPacing } from "../pacing.js";
+import { verbatimText } from "../../../providers/verbatim.js";
+import { spokenReply } from "../spokenReply.js";
 import { PcmEnergyVad, type PcmVadOptions } from "./pcmEnergyVad.js";
 import type { LiveServerFrame } from "./serverMessage.js";
 
 /** What every socket shares with the server: recordings, scripts, handles and settings. */
 export interface FakeLiveState {
   readonly vad: PcmVadOptions;
-  readonly pacing: LiveReplyPacing;
+  readonly pacing: ChunkPacing;
   /** Never answer `setup` (a stalled service): the SDK's connect then never settles. */
   readonly withholdSetupComplete: boolean;
   readonly keyValid: boolean;
@@ -28,6 +31,8 @@ export interface FakeLiveState {
   record(message: LiveClientMessage): void;
   recordAudio(pcm16k: Buffer): void;
   recordToolResponse(response: FunctionResponse): void;
+  /** A complete client turn: its text (the instructions the model answers), or null when it had none. */
+  recordReplyRequest(instructions: string | null): void;
   nextReply(): FakeLiveReplyScript;
   nextCallerText(): string;
   issueHandle(): string;
@@ -177,9 +182,17 @@ export class FakeLiveSocket {
     if (this.#setup?.realtimeInputConfig?.automaticActivityDetection?.disabled !== true) this.#vad.push(pcm);
   }
 
-  /** A client turn (the greeting request) makes the model answer, like a caller's turn does. */
+  /**
+   * A complete client turn (the greeting, `say`, `requestReply`) makes the model answer, like a caller's
+   * turn does; a verbatim request is answered with exactly the quoted words.
+   */
   #onClientContent(content: LiveClientContent): void {
-    if (content.turnComplete === true) this.#speak();
+    if (content.turnComplete !== true) return;
+    const texts = (content.turns ?? []).flatMap((turn) => (turn.parts ?? []).map((part) => part.text ?? ""));
+    const instructions = texts.length > 0 ? texts.join("\n") : null;
+    this.#state.recordReplyRequest(instructions);
+    const verbatim = verbatimText(instructions);
+    this.#speak(verbatim === null ? this.#state.nextReply() : spokenReply(verbatim));
   }
 
   #onToolResponse(responses: FunctionResponse[]): void {
@@ -200,11 +213,12 @@ export class FakeLiveSocket {
     if (this.#reply === null) this.#speak();
   }
 
-  #speak(): void {
+  /** Live cuts off the turn in progress when a new one starts, as on client content. */
+  #speak(script: FakeLiveReplyScript = this.#state.nextReply()): void {
     this.#reply?.interrupt(!this.#state.omitTurnCompleteOnInterrupt);
     const reply = new LiveReply(this.#replyWire);
     this.#reply = reply;
-    reply.speak(this.#state.nextReply(), this.#state.pacing);
+    reply.speak(script, this.#state.pacing);
   }
 
   #replyFinished(reply: LiveReply): void {

@@ -3,21 +3,15 @@
  * PCM16 24 kHz, sent as `modelTurn` inlineData chunks (paced like playback, or at once) with
  * `outputTranscription` fragments, then `generationComplete` and `turnComplete`.
  */
-import { performance } from "node:perf_hooks";
 import type { LiveServerFrame } from "./serverMessage.js";
 import { MULAW_8K, type AudioFormat } from "../../../media/audioFormat.js";
 import { createTranscoder } from "../../../media/transcoder.js";
+import { pacedChunks, type ChunkPacing } from "../pacing.js";
 
 export interface FakeLiveReplyScript {
   readonly text: string;
   /** μ-law 8 kHz bytes. */
   readonly audio: Buffer;
-}
-
-export interface LiveReplyPacing {
-  readonly chunkMs: number;
-  /** True: one chunk per `chunkMs` of wall time. False: every chunk at once. */
-  readonly realtime: boolean;
 }
 
 export interface LiveReplyWire {
@@ -42,7 +36,7 @@ export function mulawToLivePcm(mulaw: Buffer): Buffer {
 
 export class LiveReply {
   readonly #wire: LiveReplyWire;
-  #timer: NodeJS.Timeout | null = null;
+  #cancelPacing: () => void = () => {};
   #finished = false;
 
   constructor(wire: LiveReplyWire) {
@@ -53,7 +47,7 @@ export class LiveReply {
     return !this.#finished;
   }
 
-  speak(script: FakeLiveReplyScript, pacing: LiveReplyPacing): void {
+  speak(script: FakeLiveReplyScript, pacing: ChunkPacing): void {
     const pcm = mulawToLivePcm(script.audio);
     const chunkBytes = Math.max(2, pacing.chunkMs * PCM24_BYTES_PER_MS);
     const chunkCount = Math.ceil(pcm.length / chunkBytes);
@@ -75,23 +69,7 @@ export class LiveReply {
       this.#wire.send({ serverContent: { turnComplete: true } });
       this.#wire.finished(this);
     };
-    if (!pacing.realtime) {
-      for (let k = 0; k < chunkCount; k++) sendChunk(k);
-      complete();
-      return;
-    }
-    const startedAt = performance.now();
-    const step = (k: number): void => {
-      this.#timer = null;
-      if (this.#finished) return;
-      if (k >= chunkCount) {
-        complete();
-        return;
-      }
-      sendChunk(k);
-      this.#timer = setTimeout(() => step(k + 1), Math.max(0, startedAt + (k + 1) * pacing.chunkMs - performance.now()));
-    };
-    step(0);
+    this.#cancelPacing = pacedChunks(chunkCount, pacing, { sendChunk, complete, stopped: () => this.#finished });
   }
 
   /** The caller barged in: the service stops, says `interrupted`, and (usually) closes the turn. */
@@ -110,7 +88,6 @@ export class LiveReply {
 
   #stop(): void {
     this.#finished = true;
-    if (this.#timer !== null) clearTimeout(this.#timer);
-    this.#timer = null;
+    this.#cancelPacing();
   }
 }

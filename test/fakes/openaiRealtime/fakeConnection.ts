@@ -8,11 +8,15 @@ import type {
   ConversationItemTruncateEvent,
   RealtimeClientEvent,
   RealtimeError,
+  ResponseCreateEvent,
   SessionUpdateEvent,
 } from "openai/resources/realtime/realtime";
 import type { XaiSessionUpdateEvent } from "../../../providers/xai/wire.js";
 import { EnergyVad, type EnergyVadOptions } from "./energyVad.js";
-import { FakeResponse, type FakeReply, type ResponsePacing, type ResponseWire } from "./fakeResponse.js";
+import { FakeResponse, type FakeReply, type ResponseWire } from "./fakeResponse.js";
+import { verbatimText } from "../../../providers/verbatim.js";
+import type { ChunkPacing } from "../pacing.js";
+import { spokenReply } from "../spokenReply.js";
 import { fakeSessionConfig, type FakeDialect, type FakeServerEvent, type FakeSessionConfig } from "./fakeSession.js";
 
 /** Every client event the fake understands: the SDK's GA events, plus xAI's hybrid session.update. */
@@ -22,11 +26,13 @@ export type FakeClientEvent = RealtimeClientEvent | XaiSessionUpdateEvent;
 export interface FakeServerState {
   readonly dialect: FakeDialect;
   readonly vad: EnergyVadOptions;
-  readonly pacing: ResponsePacing;
+  readonly pacing: ChunkPacing;
   readonly speechStartedDelayMs: number;
   record(event: FakeClientEvent): void;
   recordAudio(mulaw: Buffer): void;
   recordTruncate(event: ConversationItemTruncateEvent): void;
+  /** A reply the client asked for with `response.create`: the instructions that guided it, or null. */
+  recordReplyRequest(instructions: string | null): void;
   nextReply(): FakeReply;
   nextCallerText(): string;
 }
@@ -62,6 +68,8 @@ export class FakeConnection {
   #nextId = 0;
   /** μ-law bytes sent per assistant item: truncation past this is an error, as on the real API. */
   readonly #itemAudioBytes = new Map<string, number>();
+  /** User text items added since the last reply: they guide the next one (xAI's way to prompt a reply). */
+  readonly #userTexts: string[] = [];
   #callerItemId = "";
   #callerStartMs = 0;
   #speechStartTimer: NodeJS.Timeout | null = null;
@@ -128,7 +136,7 @@ export class FakeConnection {
       case "response.create":
         if (this.#active !== null) {
           this.sendError(`Conversation already has an active response in progress: ${this.#active.id}`, "conversation_already_has_active_response");
-        } else this.#reply();
+        } else this.#requestedReply(event);
         break;
       case "response.cancel":
         if (this.#state.dialect === "xai") this.#unknownEvent(event.type);
@@ -140,6 +148,7 @@ export class FakeConnection {
         else this.#truncate(event);
         break;
       case "conversation.item.create":
+        this.#noteUserText(event.item);
         this.#itemAdded({ ...event.item, id: event.item.id ?? this.#id("item") });
         break;
       case "input_audio_buffer.clear":
@@ -174,10 +183,28 @@ export class FakeConnection {
     if (this.#session.turnDetection().enabled) this.#vad.push(mulaw);
   }
 
-  #reply(): void {
+  /**
+   * `response.create`: guided by its own `instructions` (OpenAI) or by the user text added since the last
+   * reply (xAI's documented way). A verbatim request is answered with exactly the quoted words.
+   */
+  #requestedReply(event: ResponseCreateEvent): void {
+    const userText = this.#userTexts.length > 0 ? this.#userTexts.join("\n") : null;
+    const instructions = event.response?.instructions ?? userText;
+    this.#state.recordReplyRequest(instructions);
+    const verbatim = verbatimText(instructions);
+    this.#reply(verbatim === null ? this.#state.nextReply() : spokenReply(verbatim));
+  }
+
+  #reply(script: FakeReply = this.#state.nextReply()): void {
+    this.#userTexts.length = 0;
     const response = new FakeResponse(this.#wire);
     this.#active = response;
-    response.speak(this.#state.nextReply(), this.#state.pacing);
+    response.speak(script, this.#state.pacing);
+  }
+
+  #noteUserText(item: ConversationItem): void {
+    if (item.type !== "message" || item.role !== "user") return;
+    for (const part of item.content) if (part.type === "input_text" && part.text !== undefined) this.#userTexts.push(part.text);
   }
 
   #truncate(event: ConversationItemTruncateEvent): void {

@@ -2,7 +2,6 @@
  * One reply of the fake OpenAI server, in GA event order: `response.created`, the output item, μ-law
  * audio deltas (paced like the real API or all at once) with transcript deltas, then `response.done`.
  */
-import { performance } from "node:perf_hooks";
 import type {
   RealtimeConversationItemAssistantMessage,
   RealtimeConversationItemFunctionCall,
@@ -10,17 +9,12 @@ import type {
   RealtimeResponseStatus,
   RealtimeServerEvent,
 } from "openai/resources/realtime/realtime";
+import { pacedChunks, type ChunkPacing } from "../pacing.js";
 
 export interface FakeReply {
   readonly text: string;
   /** μ-law 8 kHz bytes. */
   readonly audio: Buffer;
-}
-
-export interface ResponsePacing {
-  readonly chunkMs: number;
-  /** True: one chunk per `chunkMs` of wall time. False: every chunk at once. */
-  readonly realtime: boolean;
 }
 
 /** What a response needs from its connection. */
@@ -38,7 +32,7 @@ export class FakeResponse {
   readonly id: string;
   readonly #wire: ResponseWire;
   readonly #output: Array<RealtimeConversationItemAssistantMessage | RealtimeConversationItemFunctionCall> = [];
-  #timer: NodeJS.Timeout | null = null;
+  #cancelPacing: () => void = () => {};
   #finished = false;
 
   constructor(wire: ResponseWire) {
@@ -47,7 +41,7 @@ export class FakeResponse {
   }
 
   /** Speaks `reply` as a new assistant item. */
-  speak(reply: FakeReply, pacing: ResponsePacing): void {
+  speak(reply: FakeReply, pacing: ChunkPacing): void {
     this.#created();
     const itemId = this.#wire.nextId("item");
     const item: RealtimeConversationItemAssistantMessage = {
@@ -82,24 +76,7 @@ export class FakeResponse {
       this.#send({ type: "response.output_item.done", event_id: this.#eventId(), item, output_index: 0, response_id: this.id });
       this.#done("completed", { type: "completed" });
     };
-
-    if (!pacing.realtime) {
-      for (let k = 0; k < chunkCount; k++) sendChunk(k);
-      complete();
-      return;
-    }
-    const startedAt = performance.now();
-    const step = (k: number): void => {
-      if (this.#finished) return;
-      if (k >= chunkCount) {
-        complete();
-        return;
-      }
-      sendChunk(k);
-      const delay = Math.max(0, startedAt + (k + 1) * pacing.chunkMs - performance.now());
-      this.#timer = setTimeout(() => step(k + 1), delay);
-    };
-    step(0);
+    this.#cancelPacing = pacedChunks(chunkCount, pacing, { sendChunk, complete, stopped: () => this.#finished });
   }
 
   /** A reply that is only a function call, as the model sends when it decides to use a tool. */
@@ -134,7 +111,7 @@ export class FakeResponse {
   /** The socket went away: stop timers without sending anything. */
   abandon(): void {
     this.#finished = true;
-    if (this.#timer !== null) clearTimeout(this.#timer);
+    this.#cancelPacing();
   }
 
   #created(): void {

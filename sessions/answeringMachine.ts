@@ -1,0 +1,355 @@
+/**
+ * The local answering-machine assist for an outbound call awaiting AMD. It decides two things, each
+ * once: who answered (the verdict) and, when a machine did, where its greeting ended (when to start
+ * the voicemail message). Evidence comes from three places, whichever speaks first wins:
+ *
+ * - Twilio's async AMD callback (`twilioVerdict`), arriving ~4 s after answer on average;
+ * - the caller's audio: a voicemail beep (`pcm`, through `media/beepDetector.ts`);
+ * - the shape of the greeting, from the local VAD's decisions (`speechStart` / `speechEnd`): a person
+ *   says a short "Hello?" and waits; a machine talks on.
+ *
+ * No I/O and no timers: time is the stream clock (ms of caller audio since the stream started).
+ * `pcm` advances it with every frame; `tick` advances it when no audio is flowing. A deadline fires on
+ * the first call whose time reaches it, so the owner needs no timer of its own while frames arrive.
+ */
+import { BeepDetector, type Beep } from "../media/beepDetector.js";
+import { AGENT_VAD_DEFAULTS } from "../media/vad/config.js";
+
+/** Twilio's `AnsweredBy` values (AMD status callback). */
+export const TWILIO_ANSWERED_BY = [
+  "human",
+  "machine_start",
+  "machine_end_beep",
+  "machine_end_silence",
+  "machine_end_other",
+  "fax",
+  "unknown",
+] as const;
+export type TwilioAnsweredBy = (typeof TWILIO_ANSWERED_BY)[number];
+
+export type AnsweredBy = "human" | "machine" | "fax" | "unknown";
+export type VerdictSource = "twilio" | "beep" | "speech_pattern" | "timeout";
+export type GreetingEndSource = "twilio" | "beep" | "silence";
+
+/** Who answered. `atMs`: stream time the verdict was reached. */
+export interface AmdVerdict {
+  readonly answeredBy: AnsweredBy;
+  readonly source: VerdictSource;
+  readonly atMs: number;
+}
+
+/** The machine's greeting is over: start the message. `atMs`: where it ended (a beep's end) or when that became known. */
+export interface GreetingEnd {
+  readonly source: GreetingEndSource;
+  readonly atMs: number;
+}
+
+/** Twilio's AMD result as it arrived. */
+export interface TwilioAmdResult {
+  /** Twilio's raw `AnsweredBy`, kept even when it is a value this code does not know. */
+  readonly raw: string;
+  readonly answeredBy: AnsweredBy;
+  /** Twilio's `MachineDetectionDuration`, ms from answer; null when absent. */
+  readonly detectionMs: number | null;
+  /** Stream time it arrived. */
+  readonly atMs: number;
+}
+
+/** Everything that decided, for the call log. */
+export interface AmdDecision {
+  readonly verdict: AmdVerdict | null;
+  readonly greetingEnd: GreetingEnd | null;
+  /** The latest Twilio result, if one arrived (before or after the verdict). */
+  readonly twilio: TwilioAmdResult | null;
+  /** Twilio's result names someone else than the verdict did (the verdict stands). */
+  readonly twilioDisagrees: boolean;
+  readonly beep: Beep | null;
+}
+
+export interface AnsweringMachineHandlers {
+  /** Called once, with the first verdict. */
+  onVerdict(verdict: AmdVerdict): void;
+  /** Called at most once, after a machine verdict. */
+  onGreetingEnded(end: GreetingEnd): void;
+  /** Twilio's result arrived after the verdict (it does not re-fire `onVerdict`); `disagrees` as in `AmdDecision`. */
+  onTwilioLate?(result: TwilioAmdResult, disagrees: boolean): void;
+}
+
+export interface AnsweringMachineOptions {
+  /** `AmdPolicy.holdGreetingMs`: no verdict by then → "unknown" from "timeout". 0 = `NO_HOLD_TIMEOUT_MS`. */
+  readonly holdGreetingMs: number;
+  /** Stream time AMD starts listening. Default 0. */
+  readonly startMs?: number;
+  /**
+   * How long after a speech offset the VAD reports it (its silence duration / hangover). Speech is only
+   * called long once it has outlasted `MACHINE_SPEECH_MS` by this much, so an end still on its way is not
+   * mistaken for more speech. Default: the agent VAD default, 500 ms.
+   */
+  readonly speechEndLagMs?: number;
+}
+
+/** Nobody spoke this long after the stream started: someone picked up and is waiting for us (a machine greets sooner). */
+export const INITIAL_SILENCE_HUMAN_MS = 2_500;
+/** A person's greeting ("Hello?", "Hi, this is Ana") is shorter than this… */
+export const HUMAN_GREETING_MAX_MS = 1_800;
+/** …and is followed by a pause of at least this while they wait; machines run on between sentences. */
+export const HUMAN_PAUSE_MS = 800;
+/** Speech this long from the first onset is a recorded greeting: Twilio's default MachineDetectionSpeechThreshold. */
+export const MACHINE_SPEECH_MS = 2_400;
+/** A greeting between the two needs this much silence to count as a person: Twilio's default MachineDetectionSpeechEndThreshold. */
+export const AMBIGUOUS_PAUSE_MS = 1_200;
+/** Silence this long after a machine's last speech: no beep is coming, leave the message. */
+export const GREETING_END_SILENCE_MS = 2_500;
+/** Cap on the verdict when the greeting is not held (holdGreetingMs 0): Twilio's default MachineDetectionTimeout. */
+export const NO_HOLD_TIMEOUT_MS = 30_000;
+
+type Phase = "listening" | "greeting" | "done";
+type Rule = "none" | "timeout" | "silent_start" | "long_speech" | "pause" | "greeting_silence";
+
+function fromTwilio(value: TwilioAnsweredBy): AnsweredBy {
+  switch (value) {
+    case "human":
+      return "human";
+    case "machine_start":
+    case "machine_end_beep":
+    case "machine_end_silence":
+    case "machine_end_other":
+      return "machine";
+    case "fax":
+      return "fax";
+    case "unknown":
+      return "unknown";
+  }
+}
+
+function isTwilioAnsweredBy(value: string): value is TwilioAnsweredBy {
+  return (TWILIO_ANSWERED_BY as readonly string[]).includes(value);
+}
+
+export class AnsweringMachine {
+  readonly #handlers: AnsweringMachineHandlers;
+  readonly #startMs: number;
+  readonly #timeoutAtMs: number;
+  readonly #speechEndLagMs: number;
+  readonly #beepDetector: BeepDetector;
+
+  #phase: Phase = "listening";
+  #closed = false;
+  #now: number;
+  /** The next deadline and the rule it belongs to; Infinity / "none" when nothing is pending. */
+  #deadlineMs = Infinity;
+  #rule: Rule = "none";
+
+  #heardSpeech = false;
+  #speaking = false;
+  #firstOnsetMs = 0;
+  #lastEndMs = 0;
+
+  #verdict: AmdVerdict | null = null;
+  #greetingEnd: GreetingEnd | null = null;
+  #twilio: TwilioAmdResult | null = null;
+  #beep: Beep | null = null;
+
+  constructor(handlers: AnsweringMachineHandlers, options: AnsweringMachineOptions) {
+    this.#handlers = handlers;
+    this.#startMs = options.startMs ?? 0;
+    this.#now = this.#startMs;
+    this.#timeoutAtMs = this.#startMs + (options.holdGreetingMs > 0 ? options.holdGreetingMs : NO_HOLD_TIMEOUT_MS);
+    this.#speechEndLagMs = options.speechEndLagMs ?? AGENT_VAD_DEFAULTS.silenceDurationMs;
+    this.#beepDetector = new BeepDetector({ onBeep: (beep) => this.#onBeep(beep) });
+    this.#schedule();
+  }
+
+  /** Who answered, once decided. */
+  get verdict(): AmdVerdict | null {
+    return this.#verdict;
+  }
+
+  get decision(): AmdDecision {
+    return {
+      verdict: this.#verdict,
+      greetingEnd: this.#greetingEnd,
+      twilio: this.#twilio,
+      twilioDisagrees: this.#disagrees(),
+      beep: this.#beep,
+    };
+  }
+
+  /** True while a decision may still come: the verdict, or after a machine verdict the greeting's end. False after `close`. */
+  get active(): boolean {
+    return this.#phase !== "done";
+  }
+
+  /**
+   * One frame of caller PCM16 at 8 kHz ending at stream time `frameEndMs`. Hot path: no allocation.
+   * The samples are read before it returns, so the caller may reuse the buffer.
+   */
+  pcm(frame: Int16Array, frameEndMs: number): void {
+    // The clock keeps time after the decisions too: a late Twilio result is stamped with it.
+    if (frameEndMs > this.#now) this.#now = frameEndMs;
+    if (this.#phase === "done") return;
+    this.#beepDetector.push(frame, frameEndMs);
+    if (this.#now >= this.#deadlineMs) this.#expire();
+  }
+
+  /** Advances the stream clock without audio (e.g. from the session's own timer when frames stall). */
+  tick(nowMs: number): void {
+    if (nowMs > this.#now) this.#now = nowMs;
+    if (this.#phase === "done") return;
+    if (this.#now >= this.#deadlineMs) this.#expire();
+  }
+
+  /** The local VAD's speech onset, at stream time `atMs` (of the onset itself, not of the decision). */
+  speechStart(atMs: number): void {
+    if (this.#phase === "done") return;
+    if (atMs > this.#now) this.#now = atMs;
+    if (!this.#heardSpeech) {
+      this.#heardSpeech = true;
+      this.#firstOnsetMs = atMs;
+    }
+    this.#speaking = true;
+    this.#schedule();
+    if (this.#now >= this.#deadlineMs) this.#expire();
+  }
+
+  /** The local VAD's speech offset, at stream time `atMs` (reported `speechEndLagMs` later). */
+  speechEnd(atMs: number): void {
+    if (this.#phase === "done" || !this.#speaking) return;
+    if (atMs > this.#now) this.#now = atMs;
+    this.#speaking = false;
+    this.#lastEndMs = atMs;
+    this.#schedule();
+    if (this.#now >= this.#deadlineMs) this.#expire();
+  }
+
+  /** Twilio's async AMD result (`AnsweredBy`, `MachineDetectionDuration`). Unknown values count as "unknown". */
+  twilioVerdict(answeredBy: string, detectionMs: number | null): void {
+    if (this.#closed) return;
+    const known = isTwilioAnsweredBy(answeredBy);
+    const result: TwilioAmdResult = {
+      raw: answeredBy,
+      answeredBy: known ? fromTwilio(answeredBy) : "unknown",
+      detectionMs,
+      atMs: this.#now,
+    };
+    this.#twilio = result;
+    const messageEnded = known && answeredBy.startsWith("machine_end_");
+    if (this.#verdict === null) {
+      this.#decide(result.answeredBy, "twilio");
+    } else {
+      this.#handlers.onTwilioLate?.(result, this.#disagrees());
+    }
+    if (messageEnded && this.#phase === "greeting") this.#endGreeting("twilio", this.#now);
+  }
+
+  /** Stops everything: no more handlers fire. Idempotent. */
+  close(): void {
+    this.#closed = true;
+    this.#phase = "done";
+    this.#deadlineMs = Infinity;
+    this.#rule = "none";
+    this.#beepDetector.reset();
+  }
+
+  #disagrees(): boolean {
+    const verdict = this.#verdict;
+    const twilio = this.#twilio;
+    return verdict !== null && twilio !== null && verdict.source !== "twilio" && verdict.answeredBy !== twilio.answeredBy;
+  }
+
+  #onBeep(beep: Beep): void {
+    if (this.#phase === "done") return;
+    this.#beep = beep;
+    if (this.#phase === "listening") this.#decide("machine", "beep");
+    if (this.#phase === "greeting") this.#endGreeting("beep", beep.endMs);
+  }
+
+  #decide(answeredBy: AnsweredBy, source: VerdictSource): void {
+    const verdict: AmdVerdict = { answeredBy, source, atMs: this.#now };
+    this.#verdict = verdict;
+    this.#phase = answeredBy === "machine" ? "greeting" : "done";
+    this.#schedule();
+    this.#handlers.onVerdict(verdict);
+  }
+
+  #endGreeting(source: GreetingEndSource, atMs: number): void {
+    const end: GreetingEnd = { source, atMs };
+    this.#greetingEnd = end;
+    this.#phase = "done";
+    this.#schedule();
+    this.#handlers.onGreetingEnded(end);
+  }
+
+  /** Fires every deadline the clock has passed, earliest first (one rule can lead to the next). */
+  #expire(): void {
+    while (this.#phase !== "done" && this.#now >= this.#deadlineMs) {
+      const rule = this.#rule;
+      switch (rule) {
+        case "none":
+          return;
+        case "timeout":
+          this.#decide("unknown", "timeout");
+          break;
+        case "silent_start":
+        case "pause":
+          this.#decide("human", "speech_pattern");
+          break;
+        case "long_speech":
+          this.#decide("machine", "speech_pattern");
+          break;
+        case "greeting_silence":
+          this.#endGreeting("silence", this.#now);
+          break;
+      }
+    }
+  }
+
+  /** Recomputes the next deadline from the phase and what has been heard. */
+  #schedule(): void {
+    switch (this.#phase) {
+      case "listening":
+        this.#scheduleVerdict();
+        return;
+      case "greeting":
+        this.#setDeadline(this.#speaking ? Infinity : this.#quietSinceMs() + GREETING_END_SILENCE_MS, "greeting_silence");
+        return;
+      case "done":
+        this.#setDeadline(Infinity, "none");
+        return;
+    }
+  }
+
+  #scheduleVerdict(): void {
+    let at: number;
+    let rule: Rule;
+    if (!this.#heardSpeech) {
+      at = this.#startMs + INITIAL_SILENCE_HUMAN_MS;
+      rule = "silent_start";
+    } else if (this.#speaking) {
+      at = this.#firstOnsetMs + MACHINE_SPEECH_MS + this.#speechEndLagMs;
+      rule = "long_speech";
+    } else {
+      const spanMs = this.#lastEndMs - this.#firstOnsetMs;
+      if (spanMs >= MACHINE_SPEECH_MS) {
+        at = this.#now;
+        rule = "long_speech";
+      } else {
+        at = this.#lastEndMs + (spanMs < HUMAN_GREETING_MAX_MS ? HUMAN_PAUSE_MS : AMBIGUOUS_PAUSE_MS);
+        rule = "pause";
+      }
+    }
+    // The cap wins ties: past it, the agent must not be held for one more rule.
+    if (this.#timeoutAtMs <= at) this.#setDeadline(this.#timeoutAtMs, "timeout");
+    else this.#setDeadline(at, rule);
+  }
+
+  /** Since when the line has been quiet during the greeting: the last speech end, else the verdict. */
+  #quietSinceMs(): number {
+    return this.#heardSpeech ? this.#lastEndMs : (this.#verdict?.atMs ?? this.#now);
+  }
+
+  #setDeadline(atMs: number, rule: Rule): void {
+    this.#deadlineMs = atMs;
+    this.#rule = rule;
+  }
+}
