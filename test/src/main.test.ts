@@ -67,7 +67,8 @@ describe("main", () => {
     expect(agents.status).toBe(200);
     const health = (await (await fetch(`${base}/health`)).json()) as { status: string; storage_ready: boolean };
     expect(health).toMatchObject({ status: "ok", storage_ready: true });
-    expect(run.out()).toContain("storage ready");
+    // The log line and the HTTP reply travel on different pipes; the reply can arrive first.
+    await until("the storage-ready log line", async () => (run.out().includes("storage ready") ? true : undefined), 10_000);
     expect(run.out()).not.toContain(ADMIN);
     run.child.kill("SIGTERM");
     expect(await run.exited).toBe(0);
