@@ -8,6 +8,10 @@
  * - the shape of the greeting, from the local VAD's decisions (`speechStart` / `speechEnd`): a person
  *   says a short "Hello?" and waits; a machine talks on.
  *
+ * A verdict reached only by timing out is revised once when Twilio later says machine or fax: the call
+ * then gets the voicemail behaviour, with the greeting's end found as usual (capped at
+ * `LATE_MACHINE_GREETING_MS`). A verdict from evidence stands; Twilio's contrary result is only recorded.
+ *
  * No I/O and no timers: time is the stream clock (ms of caller audio since the stream started).
  * `pcm` advances it with every frame; `tick` advances it when no audio is flowing. A deadline fires on
  * the first call whose time reaches it, so the owner needs no timer of its own while frames arrive.
@@ -29,7 +33,7 @@ export type TwilioAnsweredBy = (typeof TWILIO_ANSWERED_BY)[number];
 
 export type AnsweredBy = "human" | "machine" | "fax" | "unknown";
 export type VerdictSource = "twilio" | "beep" | "speech_pattern" | "timeout";
-export type GreetingEndSource = "twilio" | "beep" | "silence";
+export type GreetingEndSource = "twilio" | "beep" | "silence" | "timeout";
 
 /** Who answered. `atMs`: stream time the verdict was reached. */
 export interface AmdVerdict {
@@ -64,14 +68,16 @@ export interface AmdDecision {
   /** Twilio's result names someone else than the verdict did (the verdict stands). */
   readonly twilioDisagrees: boolean;
   readonly beep: Beep | null;
+  /** The timed-out verdict Twilio's late machine result replaced, if it did. */
+  readonly revisedFrom: AmdVerdict | null;
 }
 
 export interface AnsweringMachineHandlers {
-  /** Called once, with the first verdict. */
+  /** Called with the first verdict; once more if Twilio's late machine or fax result revises a timed-out one. */
   onVerdict(verdict: AmdVerdict): void;
   /** Called at most once, after a machine verdict. */
   onGreetingEnded(end: GreetingEnd): void;
-  /** Twilio's result arrived after the verdict (it does not re-fire `onVerdict`); `disagrees` as in `AmdDecision`. */
+  /** Twilio's result arrived after the verdict and did not revise it; `disagrees` as in `AmdDecision`. */
   onTwilioLate?(result: TwilioAmdResult, disagrees: boolean): void;
 }
 
@@ -100,11 +106,13 @@ export const MACHINE_SPEECH_MS = 2_400;
 export const AMBIGUOUS_PAUSE_MS = 1_200;
 /** Silence this long after a machine's last speech: no beep is coming, leave the message. */
 export const GREETING_END_SILENCE_MS = 2_500;
+/** After a revised machine verdict (the greeting already under way, its start unheard): its end comes within this long. */
+export const LATE_MACHINE_GREETING_MS = 5_000;
 /** Cap on the verdict when the greeting is not held (holdGreetingMs 0): Twilio's default MachineDetectionTimeout. */
 export const NO_HOLD_TIMEOUT_MS = 30_000;
 
 type Phase = "listening" | "greeting" | "done";
-type Rule = "none" | "timeout" | "silent_start" | "long_speech" | "pause" | "greeting_silence";
+type Rule = "none" | "timeout" | "silent_start" | "long_speech" | "pause" | "greeting_silence" | "greeting_cap";
 
 function fromTwilio(value: TwilioAnsweredBy): AnsweredBy {
   switch (value) {
@@ -139,6 +147,8 @@ export class AnsweringMachine {
   /** The next deadline and the rule it belongs to; Infinity / "none" when nothing is pending. */
   #deadlineMs = Infinity;
   #rule: Rule = "none";
+  /** The latest the greeting may end; only set by a revision. */
+  #greetingCapMs = Infinity;
 
   #heardSpeech = false;
   #speaking = false;
@@ -149,6 +159,7 @@ export class AnsweringMachine {
   #greetingEnd: GreetingEnd | null = null;
   #twilio: TwilioAmdResult | null = null;
   #beep: Beep | null = null;
+  #revisedFrom: AmdVerdict | null = null;
 
   constructor(handlers: AnsweringMachineHandlers, options: AnsweringMachineOptions) {
     this.#handlers = handlers;
@@ -172,6 +183,7 @@ export class AnsweringMachine {
       twilio: this.#twilio,
       twilioDisagrees: this.#disagrees(),
       beep: this.#beep,
+      revisedFrom: this.#revisedFrom,
     };
   }
 
@@ -234,11 +246,9 @@ export class AnsweringMachine {
     };
     this.#twilio = result;
     const messageEnded = known && answeredBy.startsWith("machine_end_");
-    if (this.#verdict === null) {
-      this.#decide(result.answeredBy, "twilio");
-    } else {
-      this.#handlers.onTwilioLate?.(result, this.#disagrees());
-    }
+    if (this.#verdict === null) this.#decide(result.answeredBy, "twilio");
+    else if (this.#overturns(result)) this.#revise(result);
+    else this.#handlers.onTwilioLate?.(result, this.#disagrees());
     if (messageEnded && this.#phase === "greeting") this.#endGreeting("twilio", this.#now);
   }
 
@@ -249,6 +259,22 @@ export class AnsweringMachine {
     this.#deadlineMs = Infinity;
     this.#rule = "none";
     this.#beepDetector.reset();
+  }
+
+  /** Only a verdict that merely timed out gives way, and only to a machine or fax: hanging up on a person is the worse mistake. */
+  #overturns(result: TwilioAmdResult): boolean {
+    return this.#verdict?.source === "timeout" && this.#revisedFrom === null && (result.answeredBy === "machine" || result.answeredBy === "fax");
+  }
+
+  #revise(result: TwilioAmdResult): void {
+    this.#revisedFrom = this.#verdict;
+    // machine_start: the greeting is playing and its onset went unheard; listen for its end from here.
+    this.#heardSpeech = true;
+    this.#speaking = true;
+    this.#lastEndMs = this.#now;
+    this.#greetingCapMs = this.#now + LATE_MACHINE_GREETING_MS;
+    this.#beepDetector.reset();
+    this.#decide(result.answeredBy, "twilio");
   }
 
   #disagrees(): boolean {
@@ -300,6 +326,9 @@ export class AnsweringMachine {
         case "greeting_silence":
           this.#endGreeting("silence", this.#now);
           break;
+        case "greeting_cap":
+          this.#endGreeting("timeout", this.#now);
+          break;
       }
     }
   }
@@ -310,9 +339,12 @@ export class AnsweringMachine {
       case "listening":
         this.#scheduleVerdict();
         return;
-      case "greeting":
-        this.#setDeadline(this.#speaking ? Infinity : this.#quietSinceMs() + GREETING_END_SILENCE_MS, "greeting_silence");
+      case "greeting": {
+        const silentEnd = this.#speaking ? Infinity : this.#quietSinceMs() + GREETING_END_SILENCE_MS;
+        if (this.#greetingCapMs < silentEnd) this.#setDeadline(this.#greetingCapMs, "greeting_cap");
+        else this.#setDeadline(silentEnd, "greeting_silence");
         return;
+      }
       case "done":
         this.#setDeadline(Infinity, "none");
         return;
@@ -352,4 +384,28 @@ export class AnsweringMachine {
     this.#deadlineMs = atMs;
     this.#rule = rule;
   }
+}
+
+/** Twilio's AMD callback as the call log keeps it: its raw `AnsweredBy` and `MachineDetectionDuration`. */
+export interface TwilioAnswer {
+  readonly answered_by: string;
+  readonly detection_ms: number | null;
+}
+
+/** The call log's `amd` entry: Twilio's answer as sent, and what the local assist decided and from what. */
+export function amdLogEntry(decision: AmdDecision | null, twilio: TwilioAnswer | null): { amd?: Record<string, unknown> } {
+  if (decision === null) return twilio !== null ? { amd: { ...twilio } } : {};
+  const { verdict, greetingEnd, beep, revisedFrom } = decision;
+  return {
+    amd: {
+      ...(twilio ?? {}),
+      answered_by_local: verdict?.answeredBy ?? null,
+      decided_by: verdict?.source ?? null,
+      decided_at_ms: verdict === null ? null : Math.round(verdict.atMs),
+      twilio_disagrees: decision.twilioDisagrees,
+      ...(revisedFrom !== null ? { revised_from: revisedFrom.source } : {}),
+      ...(greetingEnd !== null ? { greeting_end: { source: greetingEnd.source, at_ms: Math.round(greetingEnd.atMs) } } : {}),
+      ...(beep !== null ? { beep: { start_ms: Math.round(beep.startMs), end_ms: Math.round(beep.endMs), hz: Math.round(beep.hz) } } : {}),
+    },
+  };
 }

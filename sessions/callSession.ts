@@ -29,8 +29,10 @@ import type {
   TwilioSink,
 } from "./ports.js";
 import { findTransferTarget } from "./builtinTools.js";
+import { ReplyWaiter } from "./replyWaiter.js";
+import { ToolCallLog, parseToolArgs, type ToolCallRecord } from "./toolCallLog.js";
 import { SilenceWatch } from "./silenceWatch.js";
-import { AnsweringMachine, type AmdVerdict, type GreetingEnd } from "./answeringMachine.js";
+import { AnsweringMachine, amdLogEntry, type AmdVerdict, type GreetingEnd, type TwilioAnswer } from "./answeringMachine.js";
 import { finishWithRetry } from "./finishLog.js";
 import { Keypad, isKeypadDigit, keypadContextText } from "./keypad.js";
 
@@ -63,10 +65,6 @@ const MAX_DURATION_RECHECK_MS = 5_000;
 const TRANSFER_RETURN_TIMEOUT_MS = 15_000;
 /** After a transfer's redirect, how long to wait for Twilio to report its outcome before letting the call go. */
 const TRANSFER_OUTCOME_TIMEOUT_MS = 120_000;
-/** Tool calls kept in the call log; a model stuck in a loop must not bloat it. */
-const MAX_LOGGED_TOOL_CALLS = 100;
-/** Twilio called a machine late (after we'd greeted) without saying its greeting ended: give it this long. */
-const LATE_MACHINE_GREETING_MS = 5_000;
 /** Voicemail audio goes to Twilio in pieces this long, each followed by a mark. */
 const VOICEMAIL_CHUNK_BYTES = 8_000;
 /** What the model is told when it reaches voicemail and the agent decides. */
@@ -97,27 +95,6 @@ export interface CallSessionOptions {
   readonly control?: CallControl;
   /** The agent's custom functions on this call. */
   readonly functions?: CallFunctions;
-}
-
-/** One tool call as the call log keeps it. */
-interface ToolCallRecord {
-  name: string;
-  call_id: string;
-  at_ms: number;
-  duration_ms?: number;
-  ok?: boolean;
-  error?: string;
-  http_status?: number | null;
-}
-
-/** Something waiting for a reply to finish playing: a goodbye before the hang-up, a hand-off line before a transfer. */
-interface AfterReply {
-  readonly then: () => void;
-  /** True after `say`: wait for the new reply (the first one whose audio arrives next), not the current one. */
-  readonly newReply: boolean;
-  itemId: string | null;
-  replyDone: boolean;
-  readonly timer: NodeJS.Timeout;
 }
 
 interface Transfer {
@@ -186,12 +163,15 @@ export class CallSession {
   #providerResumptions = 0;
   #endReason: EndReason | null = null;
   /** Twilio's answering-machine verdict on a call we placed, once it arrives. */
-  #answeredBy: { answered_by: string; detection_ms: number | null } | null = null;
+  #answeredBy: TwilioAnswer | null = null;
   /** Set once the call is on its way out: no barge-in, no caller audio to the model, the last line plays. */
   #closing: EndReason | null = null;
-  #afterReply: AfterReply | null = null;
+  readonly #replies = new ReplyWaiter({
+    playedOut: () => this.#playout.confirmedMs >= this.#playout.sentMs,
+    onGaveUp: (maxWaitMs) => this.#log.warn({ maxWaitMs }, "a reply we waited for did not finish playing; going on without it"),
+  });
   #transfer: Transfer | null = null;
-  readonly #toolCalls: ToolCallRecord[] = [];
+  readonly #toolCalls = new ToolCallLog();
   #toolsRunning = 0;
   #silence: SilenceWatch | null = null;
   #silenceTimer: NodeJS.Timeout | null = null;
@@ -203,7 +183,6 @@ export class CallSession {
   #amdHolding: boolean;
   #greeted = false;
   #voicemailGreetingEnd: GreetingEnd | null = null;
-  #voicemailFallback: NodeJS.Timeout | null = null;
 
   constructor(opts: CallSessionOptions) {
     this.#opts = opts;
@@ -217,7 +196,7 @@ export class CallSession {
       onSpeechStarted: () => this.#onCallerSpeech("provider_vad"),
       onTranscript: (role, text, final) => this.#onTranscript(role, text, final),
       onToolCall: (id, name, args) => this.#onToolCall(id, name, args),
-      onResponseDone: (itemId) => this.#onResponseDone(itemId),
+      onResponseDone: (itemId) => this.#replies.onResponseDone(itemId),
       onError: (err) => this.#onProviderError(err),
       onResumed: (reason) => {
         this.#providerResumptions++;
@@ -234,7 +213,9 @@ export class CallSession {
             {
               onVerdict: (verdict) => this.#onAmdVerdict(verdict),
               onGreetingEnded: (end) => this.#onMachineGreetingEnded(end),
-              onTwilioLate: (result, disagrees) => this.#onLateTwilioVerdict(result.answeredBy, result.raw, disagrees),
+              onTwilioLate: (result, disagrees) => {
+                if (disagrees) this.#log.info({ twilio: result.raw, local: this.#amd?.verdict?.answeredBy, source: this.#amd?.verdict?.source }, "Twilio's AMD result disagrees with ours; ours stands");
+              },
             },
             { holdGreetingMs: amd.holdGreetingMs, speechEndLagMs: opts.providerConfig.vad.silenceDurationMs },
           );
@@ -355,7 +336,7 @@ export class CallSession {
       }
       case "mark":
         this.#playout.onMarkEcho(msg.mark.name, this.#clock.now());
-        if (this.#afterReply?.replyDone === true) this.#checkPlayedOut();
+        this.#replies.onMarkEcho();
         return;
       case "stop":
         this.#streamGone("stream_stopped");
@@ -461,9 +442,8 @@ export class CallSession {
     if (this.#stallTimer) clearInterval(this.#stallTimer);
     if (this.#silenceTimer) clearInterval(this.#silenceTimer);
     if (this.#maxDurationTimer) clearTimeout(this.#maxDurationTimer);
-    if (this.#afterReply) clearTimeout(this.#afterReply.timer);
+    this.#replies.cancel();
     if (this.#transfer?.timer) clearTimeout(this.#transfer.timer);
-    if (this.#voicemailFallback) clearTimeout(this.#voicemailFallback);
     // Keys still inside their batch window reach the transcript; the model is past hearing them.
     this.#keypad.flush();
     this.#abort.abort();
@@ -495,9 +475,9 @@ export class CallSession {
       end_reason: reason,
       ...(detail ? { end_detail: detail } : {}),
       ...(this.#streamSid !== null ? { stream_sid: this.#streamSid } : {}),
-      ...this.#amdMetadata(),
+      ...amdLogEntry(this.#amd?.decision ?? null, this.#answeredBy),
       ...(this.#keypad.presses.length ? { dtmf: [...this.#keypad.presses] } : {}),
-      ...(this.#toolCalls.length ? { tool_calls: [...this.#toolCalls] } : {}),
+      ...this.#toolCallsEntry(),
       ...(this.#stillThereAsked ? { still_there_prompts: this.#stillThereAsked } : {}),
       barge_ins: this.#bargeIns,
       barge_ins_by: { ...this.#bargeInsBy },
@@ -596,8 +576,7 @@ export class CallSession {
     if (mulaw === "") return;
     const now = this.#clock.now();
     if (this.#firstAgentAudioAt === null) this.#firstAgentAudioAt = now;
-    const after = this.#afterReply;
-    if (after !== null && after.newReply && after.itemId === null) after.itemId = itemId;
+    this.#replies.onAgentAudio(itemId);
     if (this.#lastItemId !== itemId) this.#agentTurnAt = now;
     this.#lastItemId = itemId;
     const mark = this.#playout.queue(itemId, mulawBase64Ms(mulaw), now);
@@ -674,9 +653,8 @@ export class CallSession {
 
   #onToolCall(id: string, name: string, argsJson: string): void {
     if (this.#phase === "ended") return;
-    const record: ToolCallRecord = { name, call_id: id, at_ms: Math.round(this.#clock.now() - this.#opts.startedAtMono) };
-    if (this.#toolCalls.length < MAX_LOGGED_TOOL_CALLS) this.#toolCalls.push(record);
-    const args = parseArgs(argsJson);
+    const record = this.#toolCalls.begin(name, id, this.#clock.now() - this.#opts.startedAtMono);
+    const args = parseToolArgs(argsJson);
     if (name === "end_call" && this.#offers("end_call")) {
       // Already on the way out (a goodbye, a voicemail) or being handed over: that path ends the call.
       if (this.#closing !== null || this.#transfer !== null) {
@@ -688,7 +666,7 @@ export class CallSession {
       record.ok = true;
       // No tool result: it would prompt another reply. The goodbye in this reply plays out, then we hang up.
       this.#closing = "agent_ended_call";
-      this.#whenReplyPlayed(() => this.#hangUp("agent_ended_call", typeof args.reason === "string" ? args.reason : undefined), false, REPLY_WAIT_MS);
+      this.#replies.wait(() => this.#hangUp("agent_ended_call", typeof args.reason === "string" ? args.reason : undefined), false, REPLY_WAIT_MS);
       return;
     }
     if (name === "transfer_call" && this.#offers("transfer_call")) {
@@ -752,7 +730,7 @@ export class CallSession {
     this.#transfer = { target, toolCallId: id, state: "waiting", failedStatus: null, timer: null };
     this.#log.info({ target: target.name }, "transfer requested");
     // The hand-off line ("let me put you through") plays first; Twilio's redirect would cut it off.
-    this.#whenReplyPlayed(() => this.#startTransfer(control, target, reason, record), false, REPLY_WAIT_MS);
+    this.#replies.wait(() => this.#startTransfer(control, target, reason, record), false, REPLY_WAIT_MS);
   }
 
   #startTransfer(control: CallControl, target: TransferTarget, reason: string, record: ToolCallRecord): void {
@@ -804,59 +782,9 @@ export class CallSession {
   }
 
   /**
-   * Run `then` once a reply has played to its end: the current one (`newReply` false, e.g. the goodbye said
-   * with end_call) or the next one (after `say`). Gives up waiting after `maxWaitMs`.
+   * Who answered a placed call is known: a person gets the greeting, a machine the voicemail behaviour. A
+   * machine can come late too (Twilio overturning a verdict that timed out), after the agent has greeted.
    */
-  #whenReplyPlayed(then: () => void, newReply: boolean, maxWaitMs: number, replyDone = false): void {
-    if (this.#afterReply) clearTimeout(this.#afterReply.timer);
-    const timer = setTimeout(() => {
-      this.#log.warn({ maxWaitMs }, "a reply we waited for did not finish playing; going on without it");
-      this.#runAfterReply();
-    }, maxWaitMs);
-    this.#afterReply = { then, newReply, itemId: null, replyDone, timer };
-    if (replyDone) this.#checkPlayedOut();
-  }
-
-  #onResponseDone(itemId: string | null): void {
-    const after = this.#afterReply;
-    if (after === null || after.replyDone) return;
-    // After say(), an older reply we cut may still report done: only the new one counts.
-    if (after.newReply && (itemId === null || itemId !== after.itemId)) return;
-    after.replyDone = true;
-    this.#checkPlayedOut();
-  }
-
-  /** Every mark we sent has come back: the caller heard the whole reply. */
-  #checkPlayedOut(): void {
-    if (this.#playout.confirmedMs >= this.#playout.sentMs) this.#runAfterReply();
-  }
-
-  #runAfterReply(): void {
-    const after = this.#afterReply;
-    if (after === null) return;
-    clearTimeout(after.timer);
-    this.#afterReply = null;
-    if (this.#phase !== "ended") after.then();
-  }
-
-  #amdMetadata(): Record<string, unknown> {
-    const decision = this.#amd?.decision ?? null;
-    if (decision === null) return this.#answeredBy !== null ? { amd: this.#answeredBy } : {};
-    const { verdict, greetingEnd, beep } = decision;
-    return {
-      amd: {
-        ...(this.#answeredBy ?? {}),
-        answered_by_local: verdict?.answeredBy ?? null,
-        decided_by: verdict?.source ?? null,
-        decided_at_ms: verdict === null ? null : Math.round(verdict.atMs),
-        twilio_disagrees: decision.twilioDisagrees,
-        ...(greetingEnd !== null ? { greeting_end: { source: greetingEnd.source, at_ms: Math.round(greetingEnd.atMs) } } : {}),
-        ...(beep !== null ? { beep: { start_ms: Math.round(beep.startMs), end_ms: Math.round(beep.endMs), hz: Math.round(beep.hz) } } : {}),
-      },
-    };
-  }
-
-  /** Who answered a placed call is known: a person gets the greeting, a machine the voicemail behaviour. */
   #onAmdVerdict(verdict: AmdVerdict): void {
     if (this.#phase === "ended") return;
     this.#log.info({ answeredBy: verdict.answeredBy, source: verdict.source, atMs: Math.round(verdict.atMs) }, "answering machine verdict");
@@ -868,27 +796,13 @@ export class CallSession {
     this.#greetIfDue();
   }
 
-  /** Twilio answered after we decided: a machine where we only timed out still gets the voicemail behaviour. */
-  #onLateTwilioVerdict(answeredBy: string, raw: string, disagrees: boolean): void {
-    if (!disagrees || this.#phase === "ended") return;
-    const decided = this.#amd?.verdict ?? null;
-    this.#log.info({ twilio: raw, local: decided?.answeredBy, source: decided?.source }, "Twilio's AMD result disagrees with ours");
-    // A conversation with someone our own evidence called a person goes on: hanging up on a person is the worse mistake.
-    if (decided?.source !== "timeout" || (answeredBy !== "machine" && answeredBy !== "fax")) return;
-    // Already on the way out or being handed over: the machine verdict comes too late to matter.
-    if (this.#closing !== null || this.#transfer !== null) return;
-    // Twilio's machine_end_* says the greeting is over; after machine_start we give it a moment to finish.
-    if (raw.startsWith("machine_end")) this.#voicemailGreetingEnd = { source: "twilio", atMs: 0 };
-    else this.#voicemailFallback = setTimeout(() => this.#leaveVoicemail(), LATE_MACHINE_GREETING_MS);
-    this.#onMachine(answeredBy);
-  }
-
   #onMachine(kind: "machine" | "fax"): void {
     const amd = this.#opts.policy?.amd;
     if (amd === undefined || amd === null || this.#closing !== null || this.#transfer !== null) return;
     this.#amdHolding = true;
-    // The agent may have started talking (greeting not held, or held too briefly): the machine gets none of it.
-    this.#cutReply();
+    // The agent may have started talking (greeting not held, or held too briefly): the machine gets none of
+    // it, nor of a reply still being generated.
+    if (this.#cutReply() === false) this.#provider?.interrupt(null, 0);
     if (kind === "fax" || amd.behavior === "hangup") {
       this.#closing = "voicemail_hangup";
       this.#hangUp("voicemail_hangup", kind);
@@ -918,7 +832,7 @@ export class CallSession {
       case "agent_decides":
         this.#closing = "voicemail_left";
         this.#provider?.requestReply(VOICEMAIL_REACHED);
-        this.#whenReplyPlayed(() => this.#hangUp("voicemail_left", "agent_decides"), true, REPLY_WAIT_MS * 4);
+        this.#replies.wait(() => this.#hangUp("voicemail_left", "agent_decides"), true, REPLY_WAIT_MS * 4);
         return;
       case "static_message":
       case "dynamic_message":
@@ -932,7 +846,7 @@ export class CallSession {
         return;
       }
       this.#provider?.say(amd.message);
-      this.#whenReplyPlayed(() => this.#hangUp("voicemail_left", "message"), true, REPLY_WAIT_MS + amd.message.length * MS_PER_CHARACTER);
+      this.#replies.wait(() => this.#hangUp("voicemail_left", "message"), true, REPLY_WAIT_MS + amd.message.length * MS_PER_CHARACTER);
     };
     if (amd.audio === null) {
       spoken();
@@ -962,7 +876,7 @@ export class CallSession {
       sink.send(writer.mark(mark));
     }
     this.#log.info({ ms: Math.round(mulaw.length / 8) }, "playing the voicemail audio");
-    this.#whenReplyPlayed(() => this.#hangUp("voicemail_left", "audio"), false, REPLY_WAIT_MS + mulaw.length / 8, true);
+    this.#replies.wait(() => this.#hangUp("voicemail_left", "audio"), false, REPLY_WAIT_MS + mulaw.length / 8, true);
   }
 
   /** Speak `line` (cutting whatever is playing), then hang up once it has played. */
@@ -977,7 +891,7 @@ export class CallSession {
     // A reply being generated but not yet heard is stopped too, or the line would wait behind it.
     if (this.#cutReply() === false) provider.interrupt(null, 0);
     provider.say(line);
-    this.#whenReplyPlayed(() => this.#hangUp(reason), true, REPLY_WAIT_MS + line.length * MS_PER_CHARACTER);
+    this.#replies.wait(() => this.#hangUp(reason), true, REPLY_WAIT_MS + line.length * MS_PER_CHARACTER);
   }
 
   /** Hang up through Twilio's REST API (works wherever the stream is) and end; closing the stream hangs up too. */
@@ -1029,6 +943,11 @@ export class CallSession {
     }
   }
 
+  #toolCallsEntry(): { tool_calls?: ToolCallRecord[] } {
+    const entries = this.#toolCalls.entries();
+    return entries === null ? {} : { tool_calls: entries };
+  }
+
   #onProviderError(err: ProviderError): void {
     this.#providerErrors.push(`${err.code}: ${err.message}`);
     if (err.recoverable) {
@@ -1041,15 +960,5 @@ export class CallSession {
   #onProviderClosed(info: ProviderCloseInfo): void {
     if (this.#phase === "ended") return;
     void this.end(info.clean ? "provider_closed" : "provider_error", info.reason);
-  }
-}
-
-/** A tool call's arguments as an object; anything unparsable is an empty one (the tool then says what's missing). */
-function parseArgs(json: string): Record<string, unknown> {
-  try {
-    const value: unknown = JSON.parse(json);
-    return typeof value === "object" && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
-  } catch {
-    return {};
   }
 }

@@ -12,6 +12,7 @@ import {
   GREETING_END_SILENCE_MS,
   HUMAN_PAUSE_MS,
   INITIAL_SILENCE_HUMAN_MS,
+  LATE_MACHINE_GREETING_MS,
   MACHINE_SPEECH_MS,
   NO_HOLD_TIMEOUT_MS,
   type AmdVerdict,
@@ -252,12 +253,60 @@ describe("AnsweringMachine: the hold cap and close", () => {
   it("gives up with unknown at holdGreetingMs so the agent is not held", () => {
     const c = call({ holdGreetingMs: 2_000 });
     c.streamUntil(4_000);
+    expect(c.heard).toEqual([{ type: "verdict", answeredBy: "unknown", source: "timeout", atMs: 2_000 }]);
+  });
+
+  it("lets Twilio's late machine_start revise a timed-out verdict, then caps the unheard greeting at LATE_MACHINE_GREETING_MS", () => {
+    const c = call({ holdGreetingMs: 2_000 });
+    c.streamUntil(4_000);
     c.twilioSays("machine_start");
-    expect(c.heard).toMatchObject([
-      { type: "verdict", answeredBy: "unknown", source: "timeout", atMs: 2_000 },
-      { type: "twilioLate", result: { answeredBy: "machine" }, disagrees: true },
-    ]);
+    c.streamUntil(4_000 + LATE_MACHINE_GREETING_MS - FRAME_MS);
     expect(c.greetingEnds()).toEqual([]);
+    c.streamUntil(12_000);
+    expect(c.heard).toEqual([
+      { type: "verdict", answeredBy: "unknown", source: "timeout", atMs: 2_000 },
+      { type: "verdict", answeredBy: "machine", source: "twilio", atMs: 4_000 },
+      { type: "greetingEnded", source: "timeout", atMs: 4_000 + LATE_MACHINE_GREETING_MS },
+    ]);
+    expect(c.amd.decision).toMatchObject({ verdict: { source: "twilio" }, revisedFrom: { answeredBy: "unknown", source: "timeout" }, twilioDisagrees: false });
+  });
+
+  it("after a revision, ends the greeting at the speech's end plus the quiet, or at a late machine_end_*", () => {
+    const quiet = call({ holdGreetingMs: 2_000 });
+    quiet.callerSpeaks(1_000, 4_600);
+    quiet.streamUntil(4_000);
+    quiet.twilioSays("machine_start");
+    quiet.streamUntil(12_000);
+    expect(quiet.greetingEnds()).toEqual([{ type: "greetingEnded", source: "silence", atMs: 4_600 + GREETING_END_SILENCE_MS }]);
+
+    const told = call({ holdGreetingMs: 2_000 });
+    told.streamUntil(3_000);
+    told.twilioSays("machine_start");
+    told.streamUntil(4_000);
+    told.twilioSays("machine_end_beep");
+    told.streamUntil(12_000);
+    expect(told.greetingEnds()).toEqual([{ type: "greetingEnded", source: "twilio", atMs: 4_000 }]);
+  });
+
+  it("revises only once, only to a machine or fax, and never a verdict reached from evidence", () => {
+    const human = call({ holdGreetingMs: 2_000 });
+    human.streamUntil(3_000);
+    human.twilioSays("human");
+    expect(human.verdicts()).toHaveLength(1);
+    expect(human.heard.at(-1)).toMatchObject({ type: "twilioLate", disagrees: true });
+
+    const fax = call({ holdGreetingMs: 2_000 });
+    fax.streamUntil(3_000);
+    fax.twilioSays("fax");
+    fax.twilioSays("machine_start");
+    expect(fax.verdicts()).toMatchObject([{ answeredBy: "unknown" }, { answeredBy: "fax", source: "twilio" }]);
+    expect(fax.heard.at(-1)).toMatchObject({ type: "twilioLate" });
+
+    const person = call({ holdGreetingMs: 5_000 });
+    person.callerSpeaks(400, 1_000);
+    person.streamUntil(4_000);
+    person.twilioSays("machine_start");
+    expect(person.verdicts()).toEqual([{ type: "verdict", answeredBy: "human", source: "speech_pattern", atMs: 1_800 }]);
   });
 
   it("caps the wait at NO_HOLD_TIMEOUT_MS when the greeting is not held", () => {
@@ -284,7 +333,7 @@ describe("AnsweringMachine: the hold cap and close", () => {
     c.twilioSays("machine_end_beep");
     expect(c.heard).toEqual([]);
     expect(c.amd.active).toBe(false);
-    expect(c.amd.decision).toEqual({ verdict: null, greetingEnd: null, twilio: null, twilioDisagrees: false, beep: null });
+    expect(c.amd.decision).toEqual({ verdict: null, greetingEnd: null, twilio: null, twilioDisagrees: false, beep: null, revisedFrom: null });
   });
 });
 

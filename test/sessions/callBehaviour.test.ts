@@ -1,6 +1,7 @@
 /** CallSession's phone behaviour: end_call, limits, transfers and functions, driven through its ports. */
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { ToolDefinition } from "../../providers/types.js";
+import { LATE_MACHINE_GREETING_MS } from "../../sessions/answeringMachine.js";
 import { builtinToolDefinitions } from "../../sessions/builtinTools.js";
 import type { CallControl, CallFunctions, CallPolicy, FunctionCallResult, TransferRequest } from "../../sessions/index.js";
 import { marks, setup } from "./harness.js";
@@ -366,6 +367,38 @@ describe("answering machines on a placed call", () => {
     await harness.steps.providerConnects();
     expect(harness.session().said).toEqual([MESSAGE]);
     expect(harness.session().greetings).toBe(0);
+  });
+
+  it("a late machine_start after the hold timed out: cuts the agent off, then leaves the message once the greeting's cap passes", async () => {
+    const { call, steps, sent, session, finished } = await liveCall({ policy: amd({ holdGreetingMs: 1_000 }) });
+    for (let i = 0; i < 52; i++) steps.callerSends(silenceFrame);
+    expect(session().greetings).toBe(1);
+    steps.modelSendsAudio(2_000, "hello");
+    call.onAnsweredBy("machine_start", 1_900);
+    expect((sent as { event: string }[]).filter((f) => f.event === "clear")).toHaveLength(1);
+    expect(session().interrupts).toEqual([{ itemId: "hello", playedMs: 0 }]);
+    const audioBefore = session().audioIn.length;
+    for (let i = 0; i < LATE_MACHINE_GREETING_MS / 20 - 1; i++) steps.callerSends(silenceFrame);
+    expect(session().said).toEqual([]);
+    // Held again: the machine's greeting is not for the model.
+    expect(session().audioIn).toHaveLength(audioBefore);
+    steps.callerSends(silenceFrame);
+    expect(session().said).toEqual([MESSAGE]);
+    await call.end("stream_stopped");
+    expect(finished[0]?.metadata).toMatchObject({
+      amd: { answered_by: "machine_start", answered_by_local: "machine", decided_by: "twilio", revised_from: "timeout", greeting_end: { source: "timeout" } },
+    });
+  });
+
+  it("a late human after the hold timed out changes nothing: the conversation goes on", async () => {
+    const { call, steps, session, finished } = await liveCall({ policy: amd({ holdGreetingMs: 1_000 }) });
+    for (let i = 0; i < 52; i++) steps.callerSends(silenceFrame);
+    call.onAnsweredBy("human", 1_900);
+    steps.callerSends(silenceFrame);
+    expect(session().audioIn.length).toBeGreaterThan(0);
+    expect(session().interrupts).toEqual([]);
+    await call.end("stream_stopped");
+    expect(finished[0]?.metadata).toMatchObject({ amd: { answered_by_local: "unknown", decided_by: "timeout", twilio_disagrees: true } });
   });
 
   it("speaks the message when the audio could not be fetched", async () => {
