@@ -421,12 +421,19 @@ export class CallSession {
     void this.end("transferred", transfer.target.name);
   }
 
-  /** The transfer's `<Dial>` failed (`status` is Twilio's DialCallStatus): the caller is coming back to the agent. */
-  onTransferFailed(status: string): void {
+  /**
+   * The transfer's `<Dial>` failed (`status` is Twilio's DialCallStatus): the caller is coming back to the
+   * agent, or, with `callerGone`, hung up while it rang and the call is over.
+   */
+  onTransferFailed(status: string, callerGone = false): void {
     const transfer = this.#transfer;
     if (this.#phase === "ended" || transfer === null || transfer.state === "waiting") return;
     transfer.failedStatus = status;
     transfer.state = "failed";
+    if (callerGone) {
+      void this.end("stream_stopped", `the caller hung up during the transfer to ${transfer.target.name} (${status})`);
+      return;
+    }
     this.#log.info({ target: transfer.target.name, status }, "transfer failed; waiting for the caller's stream to come back");
     // No stream back (the caller hung up while it rang): the call is over, and it was not transferred.
     if (transfer.timer) clearTimeout(transfer.timer);

@@ -17,8 +17,11 @@ export type LiveCallEvent =
   | { type: "not_answered"; status: string }
   /** The transfer's callee picked up (Twilio fetched the whisper URL, or the Dial ended answered). */
   | { type: "transfer_answered" }
-  /** The transfer's `<Dial>` ended without a bridge (busy, no-answer, failed, canceled): the caller comes back. */
-  | { type: "transfer_failed"; status: string };
+  /**
+   * The transfer's `<Dial>` ended without a bridge (busy, no-answer, failed, canceled): the caller comes
+   * back, unless `caller_gone` (they hung up while it rang).
+   */
+  | { type: "transfer_failed"; status: string; caller_gone?: true };
 
 export interface LiveCallDeps {
   sessions: SessionRegistry;
@@ -40,7 +43,7 @@ export function applyLiveCallEvent(session: CallSession, event: LiveCallEvent): 
       session.onTransferAnswered();
       return;
     case "transfer_failed":
-      session.onTransferFailed(event.status);
+      session.onTransferFailed(event.status, event.caller_gone === true);
       return;
   }
 }
@@ -55,8 +58,10 @@ export function asLiveCallEvent(message: unknown): LiveCallEvent | null {
         ? { type: "answered_by", answered_by: m.answered_by, detection_ms: m.detection_ms }
         : null;
     case "not_answered":
-    case "transfer_failed":
       return typeof m.status === "string" ? { type: m.type, status: m.status } : null;
+    case "transfer_failed":
+      if (typeof m.status !== "string") return null;
+      return m.caller_gone === true ? { type: m.type, status: m.status, caller_gone: true } : { type: m.type, status: m.status };
     case "transfer_answered":
       return { type: "transfer_answered" };
     default:

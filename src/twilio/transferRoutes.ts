@@ -9,13 +9,13 @@ import { deliverToLiveCall, type LiveCallEvent } from "../calls/outboundLiveCall
 import { sayable } from "../calls/whisperSummary.js";
 import { errorResponseSchema } from "../http/errors.js";
 import type { AppServices } from "../http/services.js";
-import { dialConnected, markTransferAnswered, recordDialOutcome, type DialOutcomeResult, type TransferRecord } from "../storage/index.js";
+import { dialConnected, isTerminalStatus, markTransferAnswered, recordDialOutcome, type DialOutcomeResult, type TransferRecord } from "../storage/index.js";
 import { streamTwiml } from "./streamTwiml.js";
 import { requireTwilioSignature } from "./tenantSignature.js";
 import { forbiddenResponse as forbidden, formBody, sendTwiml, tenantParams, twimlResponse as twiml, wholeNumber } from "./routeParts.js";
 import { emptyTwiml, hangupTwiml, sayAndHangupTwiml, sayTwiml } from "./twiml.js";
 
-type DialForm = { CallSid?: string; DialCallStatus?: string; DialCallSid?: string; DialCallDuration?: string };
+type DialForm = { CallSid?: string; CallStatus?: string; DialCallStatus?: string; DialCallSid?: string; DialCallDuration?: string };
 
 /** What the caller hears when the transfer failed and they can't be put back on the agent. */
 const NOT_CONNECTED = "Sorry, we could not connect your call. Please try again later. Goodbye.";
@@ -54,10 +54,17 @@ export function twilioTransferRoutes(app: FastifyInstance, services: AppServices
         summary: "Transfer dial result",
         description:
           "The transfer's `<Dial action>`: DialCallStatus and DialCallDuration are stored on the call's transfer. " +
-          "busy, no-answer, failed or canceled put the caller back on the agent (a fresh media stream); completed or answered hang up.",
+          "busy, no-answer, failed or canceled put the caller back on the agent (a fresh media stream); completed or answered hang up. " +
+          "A final CallStatus (the caller hung up while it rang) ends the live call at once.",
         params: tenantParams,
         querystring: { type: "object", required: ["call_id"], properties: { call_id: { type: "string", description: "The transferred call's log" } } },
-        body: formBody([], { CallSid: { type: "string" }, DialCallStatus: { type: "string" }, DialCallSid: { type: "string" }, DialCallDuration: { type: "string" } }),
+        body: formBody([], {
+          CallSid: { type: "string" },
+          CallStatus: { type: "string" },
+          DialCallStatus: { type: "string" },
+          DialCallSid: { type: "string" },
+          DialCallDuration: { type: "string" },
+        }),
         response: {
           200: twiml("TwiML: `<Connect><Stream>` back to the agent, or `<Hangup/>`"),
           403: forbidden,
@@ -122,6 +129,11 @@ async function dialEndedTwiml(services: AppServices, tenantId: string, callId: s
   log.info({ callId, status, durationSeconds: form.DialCallDuration, target: result?.transfer?.target_name }, "transfer dial ended");
   if (connected) {
     await deliver(services, callId, { type: "transfer_answered" }, log);
+    return hangupTwiml();
+  }
+  // The parent call's own status: final when the caller hung up while the target rang. Nobody to bring back.
+  if (form.CallStatus !== undefined && isTerminalStatus(form.CallStatus)) {
+    await deliver(services, callId, { type: "transfer_failed", status, caller_gone: true }, log);
     return hangupTwiml();
   }
   await deliver(services, callId, { type: "transfer_failed", status }, log);

@@ -110,9 +110,10 @@ describe("warm transfer", () => {
   const whisper = (callSid: string, method: "GET" | "POST" = "POST", token?: string) =>
     twilioRequest(method, `/webhooks/twilio/${h.tenantId}/whisper/${callSid}`, { CallSid: newSid(), ParentCallSid: callSid, CallStatus: "in-progress" }, token);
 
-  const dialEnded = (log: CallLogRow, DialCallStatus: string, DialCallDuration = "0") =>
+  const dialEnded = (log: CallLogRow, DialCallStatus: string, DialCallDuration = "0", CallStatus = "in-progress") =>
     twilioRequest("POST", `/webhooks/twilio/${h.tenantId}/transfer-status?call_id=${log.id}`, {
       CallSid: log.twilio_call_sid,
+      CallStatus,
       DialCallSid: newSid(),
       DialCallStatus,
       DialCallDuration,
@@ -244,6 +245,21 @@ describe("warm transfer", () => {
       await waitFor(() => (bus.events.length > 0 ? true : null));
       expect(bus.events).toEqual([{ type: "transfer_failed", status: "busy" }]);
       expect(await transferOf(log.id)).toMatchObject({ status: "failed", outcome: "busy", dial_duration_seconds: 0 });
+    } finally {
+      await bus.stop();
+    }
+  });
+
+  it("tells the live call the caller hung up when the dial ends with the parent call already completed", async () => {
+    const log = await liveCall();
+    await callControlFor(deps, controlled(log)).transfer(request);
+    const bus = await busEvents(log.id);
+    try {
+      const res = await dialEnded(log, "no-answer", "0", "completed");
+      expect(res.body).toBe(`${XML_DECLARATION}<Response><Hangup/></Response>`);
+      await waitFor(() => (bus.events.length > 0 ? true : null));
+      expect(bus.events).toEqual([{ type: "transfer_failed", status: "no-answer", caller_gone: true }]);
+      expect(await transferOf(log.id)).toMatchObject({ status: "failed", outcome: "no-answer" });
     } finally {
       await bus.stop();
     }

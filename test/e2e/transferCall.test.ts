@@ -74,6 +74,24 @@ describe("transfer_call on a live call", () => {
     });
   });
 
+  it("ends the call at once, not as transferred, when the caller hangs up while the target rings", async () => {
+    const { callSid, dial } = await transferredCall();
+    const action = new URL(dial.attributes.action!);
+    const hungUpAt = performance.now();
+    const twiml = await signedPost(action.pathname + action.search, { CallSid: callSid, CallStatus: "completed", DialCallStatus: "no-answer" });
+    const answer = parseTwiml(twiml);
+    expect(answer.hangup).toBe(true);
+    expect(answer.stream).toBeUndefined();
+    const log = await h.finishedCall(callSid);
+    // Well inside the 15 s a failed transfer's caller gets to come back.
+    expect(performance.now() - hungUpAt).toBeLessThan(5_000);
+    expect(log.metadata).toMatchObject({
+      end_reason: "stream_stopped",
+      end_detail: "the caller hung up during the transfer to Billing (no-answer)",
+      transfer: { status: "failed", outcome: "no-answer" },
+    });
+  });
+
   it("brings the caller back to the agent on a new stream when the line is busy, and tells the model", async () => {
     const { callSid, toolCallId, dial } = await transferredCall();
     // Busy: Twilio runs the Dial's action, whose TwiML streams the caller back to the agent.

@@ -225,6 +225,17 @@ describe("transfer_call", () => {
     expect(finished[0]?.metadata).toMatchObject({ end_reason: "stream_stopped" });
   });
 
+  it("ends the call at once when the caller hung up while the target rang", async () => {
+    const { call, session, finished } = await liveCall();
+    session().handlers.onToolCall("t9", "transfer_call", JSON.stringify({ target: "Billing", reason: "x" }));
+    session().handlers.onResponseDone(null, "completed");
+    call.onTwilioMessage({ event: "stop", sequenceNumber: "9", streamSid: "MZ1", stop: { accountSid: "AC1", callSid: "CA1" } });
+    call.onTransferFailed("no-answer", true);
+    expect(call.phase).toBe("ended");
+    await call.ended;
+    expect(finished[0]?.metadata).toMatchObject({ end_reason: "stream_stopped", end_detail: "the caller hung up during the transfer to Billing (no-answer)" });
+  });
+
   it("answers the model with the target names when it asks for one that doesn't exist", async () => {
     const { session, transfers } = await liveCall();
     session().handlers.onToolCall("t9", "transfer_call", JSON.stringify({ target: "Sales", reason: "x" }));
