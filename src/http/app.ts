@@ -10,6 +10,7 @@ import { requireApiKey } from "./auth.js";
 import { errorHandler, notFoundHandler } from "./errors.js";
 import { echoRequestId, genReqId } from "./requestId.js";
 import { agentFunctionRoutes } from "./routes/agentFunctions.js";
+import { strictBodies } from "./strictBody.js";
 import { agentRoutes } from "./routes/agents.js";
 import { apiKeyRoutes } from "./routes/apiKeys.js";
 import { callRoutes } from "./routes/calls.js";
@@ -68,6 +69,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     },
   });
   await app.register(swaggerUi, { routePrefix: "/docs" });
+  // A JSON body's types are checked before ajv's coercion can change them, on every route.
+  strictBodies(app);
 
   deps.publicRoutes(app);
 

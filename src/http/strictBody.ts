@@ -3,7 +3,7 @@
  * "" or false and "yes" into ["yes"]. This checks a body's JSON types against its schema first, so a
  * wrong type is a 422 naming the field instead of a silently different value.
  */
-import type { FastifyRequest } from "fastify";
+import type { FastifyInstance, FastifyRequest, preValidationAsyncHookHandler } from "fastify";
 import { HttpError, type ValidationDetail } from "./errors.js";
 
 export interface TypedSchema {
@@ -11,6 +11,7 @@ export interface TypedSchema {
   readonly properties?: Readonly<Record<string, TypedSchema>>;
   readonly items?: TypedSchema;
   readonly additionalProperties?: boolean | TypedSchema;
+  readonly anyOf?: readonly TypedSchema[];
 }
 
 function jsonType(value: unknown): string {
@@ -26,11 +27,20 @@ function accepts(schema: TypedSchema, type: string): boolean {
   return allowed.includes(type) || (type === "number" && allowed.includes("integer"));
 }
 
+function typeName(schema: TypedSchema): string {
+  return typeof schema.type === "string" ? schema.type : (schema.type ?? []).join(" or ");
+}
+
 function typeIssues(schema: TypedSchema, value: unknown, loc: (string | number)[], out: ValidationDetail[]): void {
   const type = jsonType(value);
+  if (schema.anyOf !== undefined) {
+    const branch = schema.anyOf.find((b) => accepts(b, type));
+    if (branch !== undefined) typeIssues(branch, value, loc, out);
+    else out.push({ loc, msg: `must be ${schema.anyOf.map((b) => typeName(b)).join(" or ")}`, type: "type" });
+    return;
+  }
   if (!accepts(schema, type)) {
-    const allowed = typeof schema.type === "string" ? schema.type : (schema.type ?? []).join(" or ");
-    out.push({ loc, msg: `must be ${allowed}`, type: "type" });
+    out.push({ loc, msg: `must be ${typeName(schema)}`, type: "type" });
     return;
   }
   if (type === "array" && schema.items !== undefined) {
@@ -45,7 +55,7 @@ function typeIssues(schema: TypedSchema, value: unknown, loc: (string | number)[
 }
 
 /** preValidation hook: 422 listing every value whose JSON type the schema does not allow. */
-export function rejectCoercibleTypes(schema: TypedSchema) {
+export function rejectCoercibleTypes(schema: TypedSchema): preValidationAsyncHookHandler {
   return async (req: FastifyRequest): Promise<void> => {
     if (typeof req.body !== "object" || req.body === null) return;
     const detail: ValidationDetail[] = [];
@@ -54,4 +64,17 @@ export function rejectCoercibleTypes(schema: TypedSchema) {
     const message = detail.map((d) => `${d.loc.join(".")}: ${d.msg}`).join("; ");
     throw new HttpError(422, "validation_error", message, detail);
   };
+}
+
+/**
+ * Every route registered after this with a body schema gets the check, after its own preValidation
+ * hooks (a Twilio signature is checked before the body is looked at).
+ */
+export function strictBodies(app: FastifyInstance): void {
+  app.addHook("onRoute", (route) => {
+    const body = route.schema?.body;
+    if (typeof body !== "object" || body === null) return;
+    const own = route.preValidation === undefined ? [] : Array.isArray(route.preValidation) ? route.preValidation : [route.preValidation];
+    route.preValidation = [...own, rejectCoercibleTypes(body)];
+  });
 }

@@ -74,6 +74,21 @@ describe("phone numbers API", () => {
     }
   });
 
+  it("answers 422 for a value of the wrong JSON type instead of letting it be coerced", async () => {
+    const made = await create({ phone_number: nextNumber(), friendly_name: 5, agent_id: 7 });
+    expect(made.status).toBe(422);
+    expect(locs(made.body).sort()).toEqual(["body.agent_id", "body.friendly_name"]);
+    expect(made.body.message).toContain("body.agent_id: must be string or null");
+    const ok = await create({ phone_number: nextNumber() });
+    expect(ok.status).toBe(201);
+    // ajv alone would take 1 as true.
+    const patched = await h.api<PhoneNumber & ErrorBody>("PATCH", `/phone-numbers/${ok.body.id}`, { is_active: 1 });
+    expect(patched.status).toBe(422);
+    expect(locs(patched.body)).toEqual(["body.is_active"]);
+    const list = await h.api<NumberList>("GET", "/phone-numbers");
+    expect(list.body.phone_numbers.find((n) => n.id === ok.body.id)?.is_active).toBe(true);
+  });
+
   it("refuses another tenant's agent with a 422 naming agent_id, and registers nothing", async () => {
     const phone_number = nextNumber();
     const res = await create({ phone_number, agent_id: otherAgentId });

@@ -21,7 +21,6 @@ import { tenantOf } from "../auth.js";
 import { notFound } from "../errors.js";
 import { UUID_PATTERN } from "../schemas.js";
 import type { AppServices } from "../services.js";
-import { rejectCoercibleTypes } from "../strictBody.js";
 import {
   agentFunctionParams,
   agentFunctionSchema,
@@ -106,7 +105,6 @@ export function agentFunctionRoutes(api: FastifyInstance, services: AppServices)
         body: functionCreateSchema,
         response: { 201: functionResponseSchema, ...functionErrors },
       },
-      preValidation: rejectCoercibleTypes(functionCreateSchema),
     },
     async (req, reply) => {
       checkFunctionBody(req.body);
@@ -124,7 +122,6 @@ export function agentFunctionRoutes(api: FastifyInstance, services: AppServices)
     "/agents/:id/functions/attach",
     {
       schema: { tags, summary: "Attach a library function to this agent", params: agentParams, body: attachBody, response: { 201: attachmentSchema, ...functionErrors } },
-      preValidation: rejectCoercibleTypes(attachBody),
     },
     async (req, reply) => {
       const row = await attachFunction(db, tenantOf(req), req.params.id, req.body.function_id, req.body.is_enabled ?? true);
@@ -164,7 +161,6 @@ export function agentFunctionRoutes(api: FastifyInstance, services: AppServices)
         body: functionUpdateSchema,
         response: ok(agentFunctionSchema),
       },
-      preValidation: rejectCoercibleTypes(functionUpdateSchema),
     },
     async (req) => {
       checkFunctionBody(req.body);
@@ -226,7 +222,6 @@ export function agentFunctionRoutes(api: FastifyInstance, services: AppServices)
         body: functionTestSchema,
         response: ok(functionTestResponseSchema),
       },
-      preValidation: rejectCoercibleTypes(functionTestSchema),
     },
     async (req) => {
       const tenantId = tenantOf(req);

@@ -22,7 +22,6 @@ import { checkAgentRules } from "../agentRules.js";
 import { agentCreateSchema, agentErrorResponses, agentIdParams, agentPatchSchema, agentResponses } from "../agentSchemas.js";
 import { tenantOf } from "../auth.js";
 import { notFound } from "../errors.js";
-import { rejectCoercibleTypes } from "../strictBody.js";
 
 type AgentBody = Record<string, unknown>;
 type IdParams = { Params: { id: string } };
@@ -59,7 +58,6 @@ export function agentRoutes(app: FastifyInstance, db: Kysely<Database>, provider
     "/agents",
     {
       schema: { tags, summary: "Create an agent", body: createSchema, response: { 201: agent, ...agentErrorResponses } },
-      preValidation: rejectCoercibleTypes(createSchema),
     },
     async (req, reply) => {
       checkAgentRules(req.body);
@@ -79,7 +77,6 @@ export function agentRoutes(app: FastifyInstance, db: Kysely<Database>, provider
     "/agents/:id",
     {
       schema: { tags, summary: "Update an agent: any subset of its fields", params, body: patchSchema, response: { 200: agent, ...agentErrorResponses } },
-      preValidation: rejectCoercibleTypes(patchSchema),
     },
     async (req) => {
       const tenantId = tenantOf(req);

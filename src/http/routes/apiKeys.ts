@@ -5,7 +5,6 @@ import { principalOf, requireAdmin } from "../auth.js";
 import { errorResponses, notFound } from "../errors.js";
 import { idParams } from "../schemas.js";
 import type { AppServices } from "../services.js";
-import { rejectCoercibleTypes } from "../strictBody.js";
 
 interface ApiKeyCreateBody {
   name: string;
@@ -81,7 +80,6 @@ export function apiKeyRoutes(api: FastifyInstance, { db }: AppServices): void {
         body: createBody,
         response: { 201: createdApiKeySchema, ...errorResponses({ 403: "only admin keys may create keys", 422: "Validation error" }) },
       },
-      preValidation: rejectCoercibleTypes(createBody),
     },
     async (req, reply) => {
       const isAdmin = req.body.is_admin ?? false;

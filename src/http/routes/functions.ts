@@ -19,7 +19,6 @@ import {
 import { tenantOf } from "../auth.js";
 import { notFound } from "../errors.js";
 import type { AppServices } from "../services.js";
-import { rejectCoercibleTypes } from "../strictBody.js";
 import {
   attachedAgentSchema,
   checkFunctionBody,
@@ -123,7 +122,6 @@ export function functionRoutes(api: FastifyInstance, services: AppServices): voi
         body: functionCreateSchema,
         response: { 201: functionResponseSchema, ...functionErrors },
       },
-      preValidation: rejectCoercibleTypes(functionCreateSchema),
     },
     async (req, reply) => {
       checkFunctionBody(req.body);
@@ -144,7 +142,6 @@ export function functionRoutes(api: FastifyInstance, services: AppServices): voi
         body: webhookTestSchema,
         response: { 200: functionTestResponseSchema, ...functionErrors },
       },
-      preValidation: rejectCoercibleTypes(webhookTestSchema),
     },
     async (req) => {
       const body = req.body;
@@ -182,7 +179,6 @@ export function functionRoutes(api: FastifyInstance, services: AppServices): voi
         body: functionUpdateSchema,
         response: { 200: functionResponseSchema, ...functionErrors },
       },
-      preValidation: rejectCoercibleTypes(functionUpdateSchema),
     },
     async (req) => {
       checkFunctionBody(req.body);
@@ -240,7 +236,6 @@ export function functionRoutes(api: FastifyInstance, services: AppServices): voi
         body: functionTestSchema,
         response: { 200: functionTestResponseSchema, ...functionErrors },
       },
-      preValidation: rejectCoercibleTypes(functionTestSchema),
     },
     async (req) => {
       const tenantId = tenantOf(req);

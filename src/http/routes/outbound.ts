@@ -9,7 +9,6 @@ import { tenantOf } from "../auth.js";
 import { errorResponseSchema, HttpError } from "../errors.js";
 import { UUID_PATTERN } from "../schemas.js";
 import type { AppServices } from "../services.js";
-import { rejectCoercibleTypes } from "../strictBody.js";
 
 const nullableText = (maxLength: number) => ({ type: ["string", "null"], maxLength }) as const;
 
@@ -123,7 +122,6 @@ export function outboundRoutes(api: FastifyInstance, services: AppServices): voi
         body: callBody,
         response: responses,
       },
-      preValidation: rejectCoercibleTypes(callBody),
     },
     async (req, reply) => {
       try {
@@ -145,7 +143,6 @@ export function outboundRoutes(api: FastifyInstance, services: AppServices): voi
         body: triggerBody,
         response: responses,
       },
-      preValidation: rejectCoercibleTypes(triggerBody),
     },
     async (req, reply) => {
       try {

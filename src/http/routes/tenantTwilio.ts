@@ -4,7 +4,6 @@ import { clearTenantTwilio, getTenantTwilioSid, setTenantTwilio } from "../../st
 import { principalOf, requireAdmin } from "../auth.js";
 import { errorResponses, HttpError, notFound } from "../errors.js";
 import type { AppServices } from "../services.js";
-import { rejectCoercibleTypes } from "../strictBody.js";
 
 interface TwilioBody {
   account_sid: string;
@@ -54,7 +53,6 @@ export function tenantTwilioRoutes(api: FastifyInstance, { db, config }: AppServ
           ...errorResponses({ 403: "Not an admin key", 409: "The server has no PATCHBAY_ENCRYPTION_KEY", 422: "Validation error" }),
         },
       },
-      preValidation: rejectCoercibleTypes(putBody),
     },
     async (req) => {
       const { tenantId } = requireAdmin(req, "set the tenant's Twilio credentials");

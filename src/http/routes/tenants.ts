@@ -7,7 +7,6 @@ import { createTenantWithKey, getTenant, listTenants, toApiKeyResponse, toTenant
 import { principalOf, requirePlatformAdmin } from "../auth.js";
 import { errorResponses, notFound } from "../errors.js";
 import type { AppServices } from "../services.js";
-import { rejectCoercibleTypes } from "../strictBody.js";
 import { createdApiKeySchema } from "./apiKeys.js";
 import { tenantTwilioRoutes } from "./tenantTwilio.js";
 
@@ -51,7 +50,6 @@ export function tenantRoutes(api: FastifyInstance, services: AppServices): void 
           ...errorResponses({ 403: platformOnly, 422: "Validation error" }),
         },
       },
-      preValidation: rejectCoercibleTypes(createBody),
     },
     async (req, reply) => {
       requirePlatformAdmin(req, "create tenants");
