@@ -82,7 +82,10 @@ export interface AnsweringMachineHandlers {
 }
 
 export interface AnsweringMachineOptions {
-  /** `AmdPolicy.holdGreetingMs`: no verdict by then → "unknown" from "timeout". 0 = `NO_HOLD_TIMEOUT_MS`. */
+  /**
+   * `AmdPolicy.holdGreetingMs`: no verdict by then → "unknown" from "timeout". 0: the agent greets at once,
+   * so the line's speech pattern says nothing; only a beep or Twilio decides, within `NO_HOLD_TIMEOUT_MS`.
+   */
   readonly holdGreetingMs: number;
   /** Stream time AMD starts listening. Default 0. */
   readonly startMs?: number;
@@ -140,6 +143,8 @@ export class AnsweringMachine {
   readonly #timeoutAtMs: number;
   readonly #speechEndLagMs: number;
   readonly #beepDetector: BeepDetector;
+  /** False without a hold: the caller is hearing the agent, and their speech is a reply, not a greeting. */
+  readonly #readsSpeechPattern: boolean;
 
   #phase: Phase = "listening";
   #closed = false;
@@ -165,7 +170,8 @@ export class AnsweringMachine {
     this.#handlers = handlers;
     this.#startMs = options.startMs ?? 0;
     this.#now = this.#startMs;
-    this.#timeoutAtMs = this.#startMs + (options.holdGreetingMs > 0 ? options.holdGreetingMs : NO_HOLD_TIMEOUT_MS);
+    this.#readsSpeechPattern = options.holdGreetingMs > 0;
+    this.#timeoutAtMs = this.#startMs + (this.#readsSpeechPattern ? options.holdGreetingMs : NO_HOLD_TIMEOUT_MS);
     this.#speechEndLagMs = options.speechEndLagMs ?? AGENT_VAD_DEFAULTS.silenceDurationMs;
     this.#beepDetector = new BeepDetector({ onBeep: (beep) => this.#onBeep(beep) });
     this.#schedule();
@@ -354,6 +360,10 @@ export class AnsweringMachine {
   #scheduleVerdict(): void {
     let at: number;
     let rule: Rule;
+    if (!this.#readsSpeechPattern) {
+      this.#setDeadline(this.#timeoutAtMs, "timeout");
+      return;
+    }
     if (!this.#heardSpeech) {
       at = this.#startMs + INITIAL_SILENCE_HUMAN_MS;
       rule = "silent_start";
@@ -392,8 +402,11 @@ export interface TwilioAnswer {
   readonly detection_ms: number | null;
 }
 
-/** The call log's `amd` entry: Twilio's answer as sent, and what the local assist decided and from what. */
-export function amdLogEntry(decision: AmdDecision | null, twilio: TwilioAnswer | null): { amd?: Record<string, unknown> } {
+/**
+ * The call log's `amd` entry: Twilio's answer as sent, and what the local assist decided and from what;
+ * `ignoredBecause` when a machine verdict came too late for the call to act on it.
+ */
+export function amdLogEntry(decision: AmdDecision | null, twilio: TwilioAnswer | null, ignoredBecause: string | null = null): { amd?: Record<string, unknown> } {
   if (decision === null) return twilio !== null ? { amd: { ...twilio } } : {};
   const { verdict, greetingEnd, beep, revisedFrom } = decision;
   return {
@@ -404,6 +417,7 @@ export function amdLogEntry(decision: AmdDecision | null, twilio: TwilioAnswer |
       decided_at_ms: verdict === null ? null : Math.round(verdict.atMs),
       twilio_disagrees: decision.twilioDisagrees,
       ...(revisedFrom !== null ? { revised_from: revisedFrom.source } : {}),
+      ...(ignoredBecause !== null ? { verdict_ignored: ignoredBecause } : {}),
       ...(greetingEnd !== null ? { greeting_end: { source: greetingEnd.source, at_ms: Math.round(greetingEnd.atMs) } } : {}),
       ...(beep !== null ? { beep: { start_ms: Math.round(beep.startMs), end_ms: Math.round(beep.endMs), hz: Math.round(beep.hz) } } : {}),
     },

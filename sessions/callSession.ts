@@ -167,6 +167,7 @@ export class CallSession {
   /** Set once the call is on its way out: no barge-in, no caller audio to the model, the last line plays. */
   #closing: EndReason | null = null;
   readonly #replies = new ReplyWaiter({
+    live: () => this.#phase !== "ended",
     playedOut: () => this.#playout.confirmedMs >= this.#playout.sentMs,
     onGaveUp: (maxWaitMs) => this.#log.warn({ maxWaitMs }, "a reply we waited for did not finish playing; going on without it"),
   });
@@ -183,6 +184,8 @@ export class CallSession {
   #amdHolding: boolean;
   #greeted = false;
   #voicemailGreetingEnd: GreetingEnd | null = null;
+  /** A machine verdict that came when the call was already ending or being transferred. */
+  #amdIgnored: "transfer" | "call_ending" | null = null;
 
   constructor(opts: CallSessionOptions) {
     this.#opts = opts;
@@ -482,7 +485,7 @@ export class CallSession {
       end_reason: reason,
       ...(detail ? { end_detail: detail } : {}),
       ...(this.#streamSid !== null ? { stream_sid: this.#streamSid } : {}),
-      ...amdLogEntry(this.#amd?.decision ?? null, this.#answeredBy),
+      ...amdLogEntry(this.#amd?.decision ?? null, this.#answeredBy, this.#amdIgnored),
       ...(this.#keypad.presses.length ? { dtmf: [...this.#keypad.presses] } : {}),
       ...this.#toolCallsEntry(),
       ...(this.#stillThereAsked ? { still_there_prompts: this.#stillThereAsked } : {}),
@@ -574,7 +577,8 @@ export class CallSession {
     const sink = this.#sink;
     const writer = this.#writer;
     if (this.#phase !== "active" || sink === null || writer === null) return;
-    if (this.#interruptedItems.has(itemId)) {
+    // Interrupted, or a reply (a tool result's) while a machine's greeting plays: the machine gets none of it.
+    if (this.#interruptedItems.has(itemId) || (this.#amdHolding && this.#closing === null)) {
       this.#lateAudioDropped++;
       return;
     }
@@ -701,7 +705,7 @@ export class CallSession {
     let filler: NodeJS.Timeout | null = null;
     // The caller hears the agent already while it talks; only a silence gets the "one moment".
     const fillSilence = (): void => {
-      if (this.#phase !== "active" || this.#transfer !== null || this.#closing !== null) return;
+      if (this.#phase !== "active" || this.#transfer !== null || this.#closing !== null || this.#amdHolding) return;
       if (this.#playout.isPlaying(this.#clock.now())) filler = setTimeout(fillSilence, FILLER_RECHECK_MS);
       else this.#provider?.requestReply(FUNCTION_FILLER);
     };
@@ -714,8 +718,9 @@ export class CallSession {
       record.http_status = result.httpStatus;
       if (result.error !== null) record.error = result.error;
       this.#log.info({ tool: name, ok: result.ok, httpStatus: result.httpStatus, durationMs: record.duration_ms }, "function call finished");
-      // During a transfer the model must not start talking to nobody; the result is logged, not sent.
-      if (this.#phase !== "ended" && this.#transfer === null) this.#provider?.sendToolResult(id, result.output);
+      // During a transfer, a goodbye or a machine's greeting the model must not start another reply; the
+      // result is logged, not sent.
+      if (this.#phase !== "ended" && this.#transfer === null && this.#closing === null && !this.#amdHolding) this.#provider?.sendToolResult(id, result.output);
     });
   }
 
@@ -805,7 +810,13 @@ export class CallSession {
 
   #onMachine(kind: "machine" | "fax"): void {
     const amd = this.#opts.policy?.amd;
-    if (amd === undefined || amd === null || this.#closing !== null || this.#transfer !== null) return;
+    if (amd === undefined || amd === null) return;
+    if (this.#closing !== null || this.#transfer !== null) {
+      // Too late to matter: the call is already on its way out or with a person. The log says so.
+      this.#amdIgnored = this.#transfer !== null ? "transfer" : "call_ending";
+      this.#amd?.close();
+      return;
+    }
     this.#amdHolding = true;
     // The agent may have started talking (greeting not held, or held too briefly): the machine gets none of
     // it, nor of a reply still being generated.

@@ -4,6 +4,8 @@
  * said the reply is done and Twilio has echoed every mark sent so far. A newer wait replaces an older one.
  */
 export interface ReplyWaiterDeps {
+  /** False once the call has ended: nothing runs after that. */
+  readonly live: () => boolean;
   /** True once Twilio has echoed every mark we sent. */
   readonly playedOut: () => boolean;
   /** The reply never finished within the wait; `then` runs anyway. */
@@ -77,6 +79,6 @@ export class ReplyWaiter {
     const waiting = this.#waiting;
     if (waiting === null) return;
     this.cancel();
-    waiting.then();
+    if (this.#deps.live()) waiting.then();
   }
 }

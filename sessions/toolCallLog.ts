@@ -24,9 +24,9 @@ export class ToolCallLog {
     return record;
   }
 
-  /** A copy of the records for the call log, or null when no tool was called. */
+  /** The records for the call log (a call still running fills its record in later, e.g. for a retried write), or null when none. */
   entries(): ToolCallRecord[] | null {
-    return this.#records.length > 0 ? this.#records.map((r) => ({ ...r })) : null;
+    return this.#records.length > 0 ? [...this.#records] : null;
   }
 }
 

@@ -33,16 +33,11 @@ function typeName(schema: TypedSchema): string {
 
 function typeIssues(schema: TypedSchema, value: unknown, loc: (string | number)[], out: ValidationDetail[]): void {
   const type = jsonType(value);
-  if (schema.anyOf !== undefined) {
-    const branch = schema.anyOf.find((b) => accepts(b, type));
-    if (branch !== undefined) typeIssues(branch, value, loc, out);
-    else out.push({ loc, msg: `must be ${schema.anyOf.map((b) => typeName(b)).join(" or ")}`, type: "type" });
-    return;
-  }
   if (!accepts(schema, type)) {
     out.push({ loc, msg: `must be ${typeName(schema)}`, type: "type" });
     return;
   }
+  if (schema.anyOf !== undefined && !fitsABranch(schema.anyOf, value, loc, out)) return;
   if (type === "array" && schema.items !== undefined) {
     (value as unknown[]).forEach((item, i) => typeIssues(schema.items!, item, [...loc, i], out));
   } else if (type === "object") {
@@ -52,6 +47,20 @@ function typeIssues(schema: TypedSchema, value: unknown, loc: (string | number)[
       if (child !== undefined) typeIssues(child, item, [...loc, key], out);
     }
   }
+}
+
+/** True when some branch finds nothing wrong; else reports the first branch of the right type's issues, or the types allowed. */
+function fitsABranch(branches: readonly TypedSchema[], value: unknown, loc: (string | number)[], out: ValidationDetail[]): boolean {
+  let firstIssues: ValidationDetail[] | null = null;
+  for (const branch of branches) {
+    if (!accepts(branch, jsonType(value))) continue;
+    const issues: ValidationDetail[] = [];
+    typeIssues(branch, value, loc, issues);
+    if (issues.length === 0) return true;
+    firstIssues ??= issues;
+  }
+  out.push(...(firstIssues ?? [{ loc, msg: `must be ${branches.map(typeName).join(" or ")}`, type: "type" }]));
+  return false;
 }
 
 /** preValidation hook: 422 listing every value whose JSON type the schema does not allow. */

@@ -131,15 +131,15 @@ async function dialEndedTwiml(services: AppServices, tenantId: string, callId: s
     await deliver(services, callId, { type: "transfer_answered" }, log);
     return hangupTwiml();
   }
-  // The parent call's own status: final when the caller hung up while the target rang. Nobody to bring back.
-  if (form.CallStatus !== undefined && isTerminalStatus(form.CallStatus)) {
-    await deliver(services, callId, { type: "transfer_failed", status, caller_gone: true }, log);
-    return hangupTwiml();
-  }
-  await deliver(services, callId, { type: "transfer_failed", status }, log);
+  // A final parent status means the caller hung up while the target rang; a log Twilio's status callback
+  // already closed can't take the caller back either. The live call need not wait for a stream.
+  const callerGone = form.CallStatus !== undefined && isTerminalStatus(form.CallStatus);
+  const logClosed = result?.endedAt != null;
+  await deliver(services, callId, callerGone || logClosed ? { type: "transfer_failed", status, caller_gone: true } : { type: "transfer_failed", status }, log);
+  if (callerGone) return hangupTwiml();
   const callSid = result?.callSid ?? form.CallSid;
-  if (result?.endedAt != null || callSid === undefined || services.tokens === undefined) {
-    log.warn({ callId, ended: result?.endedAt != null, token: services.tokens !== undefined }, "transfer failed and the caller can't go back to the agent");
+  if (logClosed || callSid === undefined || services.tokens === undefined) {
+    log.warn({ callId, ended: logClosed, token: services.tokens !== undefined }, "transfer failed and the caller can't go back to the agent");
     return sayAndHangupTwiml(NOT_CONNECTED);
   }
   return streamTwiml(services, tenantId, callId, callSid);

@@ -309,6 +309,18 @@ describe("AnsweringMachine: the hold cap and close", () => {
     expect(person.verdicts()).toEqual([{ type: "verdict", answeredBy: "human", source: "speech_pattern", atMs: 1_800 }]);
   });
 
+  it("without a hold, leaves the verdict to a beep or Twilio: the speech pattern and silence decide nothing", () => {
+    const c = call({ holdGreetingMs: 0 });
+    c.callerSpeaks(300, 900);
+    c.streamUntil(6_000);
+    expect(c.heard).toEqual([]);
+    c.twilioSays("machine_end_beep", 5_900);
+    expect(c.heard).toEqual([
+      { type: "verdict", answeredBy: "machine", source: "twilio", atMs: 6_000 },
+      { type: "greetingEnded", source: "twilio", atMs: 6_000 },
+    ]);
+  });
+
   it("caps the wait at NO_HOLD_TIMEOUT_MS when the greeting is not held", () => {
     // A VAD that reports offsets very late keeps the long-speech rule from deciding first.
     const c = call({ holdGreetingMs: 0, speechEndLagMs: 60_000 });

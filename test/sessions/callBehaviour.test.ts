@@ -401,12 +401,51 @@ describe("answering machines on a placed call", () => {
     });
   });
 
+  it("a late machine_end_beep or fax after the hold timed out gets the voicemail behaviour at once", async () => {
+    const beep = await liveCall({ policy: amd({ holdGreetingMs: 1_000 }) });
+    for (let i = 0; i < 52; i++) beep.steps.callerSends(silenceFrame);
+    beep.steps.modelSendsAudio(2_000, "hello");
+    beep.call.onAnsweredBy("machine_end_beep", 1_900);
+    expect(beep.session().interrupts).toEqual([{ itemId: "hello", playedMs: 0 }]);
+    expect(beep.session().said).toEqual([MESSAGE]);
+
+    const fax = await liveCall({ policy: amd({ holdGreetingMs: 1_000 }) });
+    for (let i = 0; i < 52; i++) fax.steps.callerSends(silenceFrame);
+    fax.call.onAnsweredBy("fax", 1_900);
+    await fax.call.ended;
+    expect(fax.hangUps).toHaveLength(1);
+    expect(fax.finished[0]?.metadata).toMatchObject({ end_reason: "voicemail_hangup", amd: { answered_by_local: "fax", revised_from: "timeout" } });
+  });
+
+  it("without a hold, greets at once and still leaves the message when Twilio calls a machine seconds later", async () => {
+    const { call, steps, session } = await liveCall({ policy: amd({ holdGreetingMs: 0 }) });
+    expect(session().greetings).toBe(1);
+    for (let i = 0; i < 200; i++) steps.callerSends(silenceFrame);
+    steps.modelSendsAudio(1_000, "hello");
+    call.onAnsweredBy("machine_end_beep", 4_100);
+    expect(session().said).toEqual([MESSAGE]);
+  });
+
+  it("a machine verdict during a transfer is logged as ignored, and the transfer goes on", async () => {
+    const { call, steps, session, transfers, finished } = await liveCall({ policy: amd({ holdGreetingMs: 1_000 }) });
+    for (let i = 0; i < 52; i++) steps.callerSends(silenceFrame);
+    session().handlers.onToolCall("t9", "transfer_call", JSON.stringify({ target: "Billing", reason: "x" }));
+    session().handlers.onResponseDone(null, "completed");
+    call.onAnsweredBy("machine_end_beep", 1_900);
+    expect(session().said).toEqual([]);
+    expect(transfers).toHaveLength(1);
+    await call.end("stream_stopped");
+    expect(finished[0]?.metadata).toMatchObject({ amd: { answered_by_local: "machine", verdict_ignored: "transfer" } });
+  });
+
   it("a late human after the hold timed out changes nothing: the conversation goes on", async () => {
     const { call, steps, session, finished } = await liveCall({ policy: amd({ holdGreetingMs: 1_000 }) });
     for (let i = 0; i < 52; i++) steps.callerSends(silenceFrame);
     call.onAnsweredBy("human", 1_900);
+    const before = session().audioIn.length;
     steps.callerSends(silenceFrame);
-    expect(session().audioIn.length).toBeGreaterThan(0);
+    expect(session().audioIn).toHaveLength(before + 1);
+    expect(session().said).toEqual([]);
     expect(session().interrupts).toEqual([]);
     await call.end("stream_stopped");
     expect(finished[0]?.metadata).toMatchObject({ amd: { answered_by_local: "unknown", decided_by: "timeout", twilio_disagrees: true } });
