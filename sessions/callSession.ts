@@ -25,14 +25,14 @@ import type {
   Clock,
   SessionLogger,
   TranscriptEntry,
-  TransferTarget,
   TwilioSink,
 } from "./ports.js";
-import { findTransferTarget } from "./builtinTools.js";
-import { ReplyWaiter } from "./replyWaiter.js";
+import { TransferFlow } from "./transferFlow.js";
+import { REPLY_WAIT_MS, ReplyWaiter, spokenWaitMs } from "./replyWaiter.js";
 import { ToolCallLog, parseToolArgs, type ToolCallRecord } from "./toolCallLog.js";
 import { SilenceWatch } from "./silenceWatch.js";
-import { AnsweringMachine, amdLogEntry, type AmdVerdict, type GreetingEnd, type TwilioAnswer } from "./answeringMachine.js";
+import { amdLogEntry, type TwilioAnswer } from "./answeringMachine.js";
+import { VoicemailFlow, type VoicemailHost } from "./voicemailFlow.js";
 import { finishWithRetry } from "./finishLog.js";
 import { Keypad, isKeypadDigit, keypadContextText } from "./keypad.js";
 
@@ -55,22 +55,10 @@ const STILL_THERE_GRACE_MS = 10_000;
 const SPEAK_DURING_DELAY_MS = 700;
 /** While the agent is still talking when that time comes, look again this often. */
 const FILLER_RECHECK_MS = 250;
-/** A line to be played before hanging up or transferring gets this long (plus its own length) before we go on without it. */
-const REPLY_WAIT_MS = 8_000;
-/** Spoken lines run at roughly this many ms per character; used only to size the wait above. */
-const MS_PER_CHARACTER = 90;
 /** A call over its limit while a transfer is under way is looked at again this often. */
 const MAX_DURATION_RECHECK_MS = 5_000;
-/** After a transfer fails, how long the caller's stream has to come back before the call is written off. */
-const TRANSFER_RETURN_TIMEOUT_MS = 15_000;
-/** After a transfer's redirect, how long to wait for Twilio to report its outcome before letting the call go. */
-const TRANSFER_OUTCOME_TIMEOUT_MS = 120_000;
 /** Voicemail audio goes to Twilio in pieces this long, each followed by a mark. */
 const VOICEMAIL_CHUNK_BYTES = 8_000;
-/** What the model is told when it reaches voicemail and the agent decides. */
-const VOICEMAIL_REACHED =
-  "You have reached an answering machine and its beep has just played. Leave a brief voicemail now: who you are, " +
-  "why you called and how to reach you back. Speak only the message; the call ends when you finish.";
 /** What the model is asked to say while a function runs. */
 const FUNCTION_FILLER =
   "A lookup you asked for is still running. In one short sentence, tell the caller you're checking; don't guess the result.";
@@ -95,15 +83,6 @@ export interface CallSessionOptions {
   readonly control?: CallControl;
   /** The agent's custom functions on this call. */
   readonly functions?: CallFunctions;
-}
-
-interface Transfer {
-  readonly target: TransferTarget;
-  readonly toolCallId: string;
-  /** waiting: the hand-off line is playing; dialing: Twilio has the caller; failed: coming back to us. */
-  state: "waiting" | "dialing" | "failed";
-  failedStatus: string | null;
-  timer: NodeJS.Timeout | null;
 }
 
 /** What noticed the caller talking over the agent. */
@@ -171,21 +150,16 @@ export class CallSession {
     playedOut: () => this.#playout.confirmedMs >= this.#playout.sentMs,
     onGaveUp: (maxWaitMs) => this.#log.warn({ maxWaitMs }, "a reply we waited for did not finish playing; going on without it"),
   });
-  #transfer: Transfer | null = null;
+  readonly #transfer: TransferFlow;
   readonly #toolCalls = new ToolCallLog();
   #toolsRunning = 0;
   #silence: SilenceWatch | null = null;
   #silenceTimer: NodeJS.Timeout | null = null;
   #maxDurationTimer: NodeJS.Timeout | null = null;
   #stillThereAsked = 0;
-  /** The answering-machine assist on a placed call with AMD; null otherwise or once it has decided everything. */
-  readonly #amd: AnsweringMachine | null;
-  /** True while the greeting waits for the answering-machine verdict. */
-  #amdHolding: boolean;
+  /** Answering machines on a placed call with AMD; null otherwise. */
+  readonly #voicemail: VoicemailFlow | null;
   #greeted = false;
-  #voicemailGreetingEnd: GreetingEnd | null = null;
-  /** A machine verdict that came when the call was already ending or being transferred. */
-  #amdIgnored: "transfer" | "call_ending" | null = null;
 
   constructor(opts: CallSessionOptions) {
     this.#opts = opts;
@@ -207,39 +181,39 @@ export class CallSession {
       },
       onClosed: (info) => this.#onProviderClosed(info),
     };
+    this.#transfer = new TransferFlow(
+      {
+        live: () => this.#phase !== "ended",
+        hasStream: () => this.#sink !== null,
+        transcript: () => this.#transcript,
+        sendToolResult: (toolCallId, output) => this.#provider?.sendToolResult(toolCallId, output),
+        end: (reason, detail) => void this.end(reason, detail),
+        afterReply: (then) => this.#replies.wait(then, false, REPLY_WAIT_MS),
+        log: this.#log,
+        clock: this.#clock,
+      },
+      opts.policy?.transferTargets ?? [],
+      opts.control,
+    );
     const amd = opts.policy?.amd ?? null;
-    this.#amdHolding = amd !== null && amd.holdGreetingMs > 0;
-    this.#amd =
-      amd === null
-        ? null
-        : new AnsweringMachine(
-            {
-              onVerdict: (verdict) => this.#onAmdVerdict(verdict),
-              onGreetingEnded: (end) => this.#onMachineGreetingEnded(end),
-              onTwilioLate: (result, disagrees) => {
-                if (disagrees) this.#log.info({ twilio: result.raw, local: this.#amd?.verdict?.answeredBy, source: this.#amd?.verdict?.source }, "Twilio's AMD result disagrees with ours; ours stands");
-              },
-            },
-            { holdGreetingMs: amd.holdGreetingMs, speechEndLagMs: opts.providerConfig.vad.silenceDurationMs },
-          );
+    this.#voicemail = amd === null ? null : new VoicemailFlow(this.#voicemailHost(), amd, opts.providerConfig.vad.silenceDurationMs);
     const listeners: CallerVad[] = [];
     if (opts.vad) {
       listeners.push(
         opts.vad({
           onSpeechStart: (atMs) => {
             // The greeting's shape only says who answered while nobody is talking to them yet.
-            if (this.#amdHolding) this.#amd?.speechStart(atMs);
+            this.#voicemail?.speechStart(atMs);
             this.#onCallerSpeech("local_vad");
           },
           onSpeechEnd: (atMs) => {
-            if (this.#amdHolding) this.#amd?.speechEnd(atMs);
+            this.#voicemail?.speechEnd(atMs);
             this.#onCallerSpeechEnded();
           },
         }),
       );
     }
-    const machine = this.#amd;
-    if (machine !== null) listeners.push({ push: (pcm, endMs) => machine.pcm(pcm, endMs), close: () => machine.close() });
+    if (this.#voicemail !== null) listeners.push(this.#voicemail.listener);
     this.#tap = listeners.length > 0 ? new CallerAudioTap(listeners) : null;
   }
 
@@ -283,9 +257,10 @@ export class CallSession {
       return;
     }
     // A transfer that failed brings the caller back on a new stream.
-    if (this.#transfer !== null && this.#transfer.state !== "waiting" && this.#sink === null) {
+    if (this.#transfer.holdsCaller && this.#sink === null) {
       this.#useStream(sink, streamSid);
-      this.#resumeAfterTransfer();
+      this.#silence?.callerSound(this.#clock.now());
+      this.#transfer.resume();
       return;
     }
     // One stream per call: a replayed start (the token lives minutes) must not take the agent's audio.
@@ -370,7 +345,7 @@ export class CallSession {
 
   /** The stream stopped or closed: the end of the call, unless Twilio took the caller for a transfer. */
   #streamGone(reason: EndReason, detail?: string): void {
-    if (this.#transfer?.state === "dialing" || this.#transfer?.state === "failed") this.#dropStream();
+    if (this.#transfer.holdsCaller) this.#dropStream();
     else void this.end(reason, detail);
   }
 
@@ -381,7 +356,7 @@ export class CallSession {
    */
   bargeIn(trigger: BargeInTrigger): void {
     // A goodbye or hand-off line plays to its end: the caller talking over it doesn't stop the hang-up.
-    if (this.#closing !== null || this.#transfer !== null) return;
+    if (this.#closing !== null || this.#transfer.underway) return;
     const heard = this.#cutReply();
     if (heard === false) return;
     this.#bargeIns++;
@@ -414,14 +389,12 @@ export class CallSession {
     if (this.#phase === "ended") return;
     this.#answeredBy = { answered_by: answeredBy, detection_ms: detectionMs };
     this.#log.info({ answeredBy, detectionMs }, "answering machine detection result");
-    this.#amd?.twilioVerdict(answeredBy, detectionMs);
+    this.#voicemail?.twilioVerdict(answeredBy, detectionMs);
   }
 
   /** The transfer's callee answered: the caller is theirs now. */
   onTransferAnswered(): void {
-    const transfer = this.#transfer;
-    if (this.#phase === "ended" || transfer === null || transfer.state === "waiting") return;
-    void this.end("transferred", transfer.target.name);
+    this.#transfer.answered();
   }
 
   /**
@@ -429,18 +402,7 @@ export class CallSession {
    * agent, or, with `callerGone`, hung up while it rang and the call is over.
    */
   onTransferFailed(status: string, callerGone = false): void {
-    const transfer = this.#transfer;
-    if (this.#phase === "ended" || transfer === null || transfer.state === "waiting") return;
-    transfer.failedStatus = status;
-    transfer.state = "failed";
-    if (callerGone) {
-      void this.end("stream_stopped", `the caller hung up during the transfer to ${transfer.target.name} (${status})`);
-      return;
-    }
-    this.#log.info({ target: transfer.target.name, status }, "transfer failed; waiting for the caller's stream to come back");
-    // No stream back (the caller hung up while it rang): the call is over, and it was not transferred.
-    if (transfer.timer) clearTimeout(transfer.timer);
-    transfer.timer = setTimeout(() => void this.end("stream_stopped", `transfer to ${transfer.target.name} ${status}; the caller did not come back`), TRANSFER_RETURN_TIMEOUT_MS);
+    this.#transfer.failed(status, callerGone);
   }
 
   /** End the call once, for `reason`; finishes the call log. Later calls return the same promise. */
@@ -453,7 +415,7 @@ export class CallSession {
     if (this.#silenceTimer) clearInterval(this.#silenceTimer);
     if (this.#maxDurationTimer) clearTimeout(this.#maxDurationTimer);
     this.#replies.cancel();
-    if (this.#transfer?.timer) clearTimeout(this.#transfer.timer);
+    this.#transfer.dispose();
     // Keys still inside their batch window reach the transcript; the model is past hearing them.
     this.#keypad.flush();
     this.#abort.abort();
@@ -485,7 +447,7 @@ export class CallSession {
       end_reason: reason,
       ...(detail ? { end_detail: detail } : {}),
       ...(this.#streamSid !== null ? { stream_sid: this.#streamSid } : {}),
-      ...amdLogEntry(this.#amd?.decision ?? null, this.#answeredBy, this.#amdIgnored),
+      ...amdLogEntry(this.#voicemail?.decision ?? null, this.#answeredBy, this.#voicemail?.ignored ?? null),
       ...(this.#keypad.presses.length ? { dtmf: [...this.#keypad.presses] } : {}),
       ...this.#toolCallsEntry(),
       ...(this.#stillThereAsked ? { still_there_prompts: this.#stillThereAsked } : {}),
@@ -538,14 +500,13 @@ export class CallSession {
     if (!this.#amdHolding) for (const payload of this.#earlyAudio) provider.appendAudio(toProvider.convert(payload));
     this.#earlyAudio.length = 0;
     this.#startSilenceWatch();
-    // A machine's greeting can end before the provider is up: the message goes now.
-    if (this.#amdHolding && this.#voicemailGreetingEnd !== null && this.#isMachine()) this.#leaveVoicemail();
+    this.#voicemail?.onCallActive();
     this.#greetIfDue();
   }
 
-  #isMachine(): boolean {
-    const answered = this.#amd?.verdict?.answeredBy;
-    return answered === "machine" || answered === "fax";
+  /** True while AMD keeps the model off the line: no verdict yet, or a machine's greeting playing. */
+  get #amdHolding(): boolean {
+    return this.#voicemail !== null && this.#voicemail.holding;
   }
 
   /** The agent opens once the call is up and, on a placed call, once we know a person answered. */
@@ -560,7 +521,7 @@ export class CallSession {
     this.#tap?.push(payload);
     if (this.#provider !== null && this.#phase === "active") {
       // On the way out or being handed over, the caller's words are not for the model.
-      if (this.#closing === null && this.#transfer === null && !this.#amdHolding) this.#provider.appendAudio(this.#toProvider!.convert(payload));
+      if (this.#closing === null && !this.#transfer.underway && !this.#amdHolding) this.#provider.appendAudio(this.#toProvider!.convert(payload));
     } else this.#keepEarlyAudio(payload);
   }
 
@@ -668,9 +629,9 @@ export class CallSession {
     const args = parseToolArgs(argsJson);
     if (name === "end_call" && this.#offers("end_call")) {
       // Already on the way out (a goodbye, a voicemail) or being handed over: that path ends the call.
-      if (this.#closing !== null || this.#transfer !== null) {
+      if (this.#closing !== null || this.#transfer.underway) {
         record.ok = false;
-        record.error = this.#transfer !== null ? "ignored during a transfer" : "ignored: the call is already ending";
+        record.error = this.#transfer.underway ? "ignored during a transfer" : "ignored: the call is already ending";
         return;
       }
       this.#log.info({ reason: args.reason }, "agent ended the call");
@@ -681,7 +642,7 @@ export class CallSession {
       return;
     }
     if (name === "transfer_call" && this.#offers("transfer_call")) {
-      this.#onTransferCall(id, args, record);
+      this.#transfer.request(id, args, record, this.#closing !== null);
       return;
     }
     const fn = this.#opts.functions?.lookup(name);
@@ -705,7 +666,7 @@ export class CallSession {
     let filler: NodeJS.Timeout | null = null;
     // The caller hears the agent already while it talks; only a silence gets the "one moment".
     const fillSilence = (): void => {
-      if (this.#phase !== "active" || this.#transfer !== null || this.#closing !== null || this.#amdHolding) return;
+      if (this.#phase !== "active" || this.#transfer.underway || this.#closing !== null || this.#amdHolding) return;
       if (this.#playout.isPlaying(this.#clock.now())) filler = setTimeout(fillSilence, FILLER_RECHECK_MS);
       else this.#provider?.requestReply(FUNCTION_FILLER);
     };
@@ -720,172 +681,35 @@ export class CallSession {
       this.#log.info({ tool: name, ok: result.ok, httpStatus: result.httpStatus, durationMs: record.duration_ms }, "function call finished");
       // During a transfer, a goodbye or a machine's greeting the model must not start another reply; the
       // result is logged, not sent.
-      if (this.#phase !== "ended" && this.#transfer === null && this.#closing === null && !this.#amdHolding) this.#provider?.sendToolResult(id, result.output);
+      if (this.#phase !== "ended" && !this.#transfer.underway && this.#closing === null && !this.#amdHolding) this.#provider?.sendToolResult(id, result.output);
     });
   }
 
-  #onTransferCall(id: string, args: Record<string, unknown>, record: ToolCallRecord): void {
-    const targets = this.#opts.policy?.transferTargets ?? [];
-    const target = findTransferTarget(targets, args.target);
-    const control = this.#opts.control;
-    if (target === undefined || control === undefined || this.#transfer !== null || this.#closing !== null) {
-      const error =
-        target === undefined
-          ? `no transfer target named ${JSON.stringify(args.target)}; the targets are ${targets.map((t) => t.name).join(", ")}`
-          : "a transfer can't be made on this call";
-      record.ok = false;
-      record.error = error;
-      this.#provider?.sendToolResult(id, JSON.stringify({ transferred: false, error }));
-      return;
-    }
-    const reason = typeof args.reason === "string" ? args.reason : "";
-    this.#transfer = { target, toolCallId: id, state: "waiting", failedStatus: null, timer: null };
-    this.#log.info({ target: target.name }, "transfer requested");
-    // The hand-off line ("let me put you through") plays first; Twilio's redirect would cut it off.
-    this.#replies.wait(() => this.#startTransfer(control, target, reason, record), false, REPLY_WAIT_MS);
-  }
-
-  #startTransfer(control: CallControl, target: TransferTarget, reason: string, record: ToolCallRecord): void {
-    const transfer = this.#transfer;
-    if (this.#phase === "ended" || transfer === null) return;
-    const started = this.#clock.now();
-    transfer.state = "dialing";
-    transfer.timer = setTimeout(() => void this.end("transferred", `${target.name}: no outcome reported`), TRANSFER_OUTCOME_TIMEOUT_MS);
-    control.transfer({ target, reason, transcript: [...this.#transcript] }).then(
-      () => {
-        record.ok = true;
-        record.duration_ms = Math.round(this.#clock.now() - started);
-        this.#log.info({ target: target.name }, "caller redirected to the transfer target");
+  /** What the voicemail flow may do to this call. */
+  #voicemailHost(): VoicemailHost {
+    return {
+      active: () => this.#phase === "active",
+      live: () => this.#phase !== "ended",
+      busy: () => (this.#transfer.underway ? "transfer" : this.#closing !== null ? "call_ending" : null),
+      greet: () => this.#greetIfDue(),
+      silenceAgent: () => {
+        if (this.#cutReply() === false) this.#provider?.interrupt(null, 0);
       },
-      (err: unknown) => {
-        const error = err instanceof Error ? err.message : String(err);
-        record.ok = false;
-        record.error = error;
-        this.#log.warn({ err, target: target.name }, "transfer could not be started");
-        if (transfer.timer) clearTimeout(transfer.timer);
-        this.#transfer = null;
-        // The stream already went (the caller hung up, or Twilio did redirect and only its answer was lost):
-        // nobody is left on this side to talk to.
-        if (this.#sink === null) {
-          void this.end("stream_stopped", `transfer to ${target.name} could not be confirmed: ${error}`);
-          return;
-        }
-        if (this.#phase === "active") this.#provider?.sendToolResult(transfer.toolCallId, JSON.stringify({ transferred: false, error: "the transfer could not be started" }));
-      },
-    );
-  }
-
-  /** The caller is back after a failed transfer: the model hears why, and carries on. */
-  #resumeAfterTransfer(): void {
-    const transfer = this.#transfer!;
-    if (transfer.timer) clearTimeout(transfer.timer);
-    this.#transfer = null;
-    const status = transfer.failedStatus ?? "failed";
-    this.#log.info({ target: transfer.target.name, status }, "caller back with the agent after a failed transfer");
-    this.#silence?.callerSound(this.#clock.now());
-    this.#provider?.sendToolResult(
-      transfer.toolCallId,
-      JSON.stringify({
-        transferred: false,
-        outcome: status,
-        message: `The transfer to ${transfer.target.name} did not connect (${status}). The caller is back on the line with you: tell them, and offer another way to help.`,
-      }),
-    );
-  }
-
-  /**
-   * Who answered a placed call is known: a person gets the greeting, a machine the voicemail behaviour. A
-   * machine can come late too (Twilio overturning a verdict that timed out), after the agent has greeted.
-   */
-  #onAmdVerdict(verdict: AmdVerdict): void {
-    if (this.#phase === "ended") return;
-    this.#log.info({ answeredBy: verdict.answeredBy, source: verdict.source, atMs: Math.round(verdict.atMs) }, "answering machine verdict");
-    if (verdict.answeredBy === "machine" || verdict.answeredBy === "fax") {
-      this.#onMachine(verdict.answeredBy);
-      return;
-    }
-    this.#amdHolding = false;
-    this.#greetIfDue();
-  }
-
-  #onMachine(kind: "machine" | "fax"): void {
-    const amd = this.#opts.policy?.amd;
-    if (amd === undefined || amd === null) return;
-    if (this.#closing !== null || this.#transfer !== null) {
-      // Too late to matter: the call is already on its way out or with a person. The log says so.
-      this.#amdIgnored = this.#transfer !== null ? "transfer" : "call_ending";
-      this.#amd?.close();
-      return;
-    }
-    this.#amdHolding = true;
-    // The agent may have started talking (greeting not held, or held too briefly): the machine gets none of
-    // it, nor of a reply still being generated.
-    if (this.#cutReply() === false) this.#provider?.interrupt(null, 0);
-    if (kind === "fax" || amd.behavior === "hangup") {
-      this.#closing = "voicemail_hangup";
-      this.#hangUp("voicemail_hangup", kind);
-      return;
-    }
-    // The message waits for the greeting's end; it may already have come (Twilio's machine_end_*).
-    if (this.#voicemailGreetingEnd !== null) this.#leaveVoicemail();
-  }
-
-  /** Comes only after a machine verdict. */
-  #onMachineGreetingEnded(end: GreetingEnd): void {
-    if (this.#phase === "ended") return;
-    this.#voicemailGreetingEnd = end;
-    this.#log.info({ source: end.source, atMs: Math.round(end.atMs) }, "answering machine greeting ended");
-    if (this.#amdHolding) this.#leaveVoicemail();
-  }
-
-  /** After the machine's beep: play the audio, speak the message, or let the model leave one; then hang up. */
-  #leaveVoicemail(): void {
-    const amd = this.#opts.policy?.amd;
-    if (amd === undefined || amd === null || this.#phase !== "active" || this.#closing !== null || this.#transfer !== null) return;
-    switch (amd.behavior) {
-      case "hangup":
-        this.#closing = "voicemail_hangup";
-        this.#hangUp("voicemail_hangup");
-        return;
-      case "agent_decides":
-        this.#closing = "voicemail_left";
-        this.#provider?.requestReply(VOICEMAIL_REACHED);
-        this.#replies.wait(() => this.#hangUp("voicemail_left", "agent_decides"), true, REPLY_WAIT_MS * 4);
-        return;
-      case "static_message":
-      case "dynamic_message":
-        break;
-    }
-    this.#closing = "voicemail_left";
-    const spoken = (): void => {
-      if (amd.message === null) {
-        this.#log.warn({}, "no voicemail message or audio to leave; hanging up");
-        this.#hangUp("voicemail_hangup", "no voicemail message configured");
-        return;
-      }
-      this.#provider?.say(amd.message);
-      this.#replies.wait(() => this.#hangUp("voicemail_left", "message"), true, REPLY_WAIT_MS + amd.message.length * MS_PER_CHARACTER);
+      startClosing: (reason) => (this.#closing = reason),
+      hangUp: (reason, detail) => this.#hangUp(reason, detail),
+      say: (text) => this.#provider?.say(text),
+      requestReply: (instructions) => this.#provider?.requestReply(instructions),
+      afterReply: (then, newReply, maxWaitMs, replyDone) => this.#replies.wait(then, newReply, maxWaitMs, replyDone),
+      playAudio: (mulaw) => this.#playRecordedAudio(mulaw),
+      log: this.#log,
     };
-    if (amd.audio === null) {
-      spoken();
-      return;
-    }
-    // Fetched when the call started; by the beep it has almost always arrived.
-    void amd.audio.then((audio) => {
-      if (this.#phase !== "active") return;
-      if (audio === null || audio.length === 0) spoken();
-      else this.#playVoicemailAudio(audio);
-    });
   }
 
-  /** Sends recorded audio straight to Twilio (no provider involved), then hangs up after its last mark. */
-  #playVoicemailAudio(mulaw: Buffer): void {
+  /** Sends recorded μ-law audio straight to Twilio, a mark after each piece; its length in ms, or null with no stream. */
+  #playRecordedAudio(mulaw: Buffer): number | null {
     const sink = this.#sink;
     const writer = this.#writer;
-    if (sink === null || writer === null) {
-      this.#hangUp("voicemail_hangup", "no media stream to play the voicemail audio on");
-      return;
-    }
+    if (sink === null || writer === null) return null;
     const now = this.#clock.now();
     for (let at = 0; at < mulaw.length; at += VOICEMAIL_CHUNK_BYTES) {
       const chunk = mulaw.subarray(at, at + VOICEMAIL_CHUNK_BYTES).toString("base64");
@@ -893,8 +717,7 @@ export class CallSession {
       sink.send(writer.media(chunk));
       sink.send(writer.mark(mark));
     }
-    this.#log.info({ ms: Math.round(mulaw.length / 8) }, "playing the voicemail audio");
-    this.#replies.wait(() => this.#hangUp("voicemail_left", "audio"), false, REPLY_WAIT_MS + mulaw.length / 8, true);
+    return mulaw.length / 8;
   }
 
   /** Speak `line` (cutting whatever is playing), then hang up once it has played. */
@@ -909,7 +732,7 @@ export class CallSession {
     // A reply being generated but not yet heard is stopped too, or the line would wait behind it.
     if (this.#cutReply() === false) provider.interrupt(null, 0);
     provider.say(line);
-    this.#replies.wait(() => this.#hangUp(reason), true, REPLY_WAIT_MS + line.length * MS_PER_CHARACTER);
+    this.#replies.wait(() => this.#hangUp(reason), true, spokenWaitMs(line));
   }
 
   /** Hang up through Twilio's REST API (works wherever the stream is) and end; closing the stream hangs up too. */
@@ -920,7 +743,7 @@ export class CallSession {
 
   #onMaxDuration(): void {
     // Mid-transfer the caller may be with a person; if they come back, the limit applies again then.
-    if (this.#transfer !== null) {
+    if (this.#transfer.underway) {
       this.#maxDurationTimer = setTimeout(() => this.#onMaxDuration(), MAX_DURATION_RECHECK_MS);
       return;
     }
@@ -942,7 +765,7 @@ export class CallSession {
     if (silence === null || provider === null || this.#phase !== "active") return;
     const now = this.#clock.now();
     // Not the caller's silence: the agent talking, a function running, a transfer or goodbye under way.
-    if (this.#playout.isPlaying(now) || this.#toolsRunning > 0 || this.#transfer !== null || this.#closing !== null || this.#amdHolding) {
+    if (this.#playout.isPlaying(now) || this.#toolsRunning > 0 || this.#transfer.underway || this.#closing !== null || this.#amdHolding) {
       silence.agentBusy(now);
       return;
     }

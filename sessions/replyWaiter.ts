@@ -1,3 +1,13 @@
+/** A line to be played before hanging up or transferring gets this long (plus its own length) before we go on without it. */
+export const REPLY_WAIT_MS = 8_000;
+/** Spoken lines run at roughly this many ms per character; used only to size the wait. */
+const MS_PER_CHARACTER = 90;
+
+/** How long to wait for `text`, said word for word, to play before going on without it. */
+export function spokenWaitMs(text: string): number {
+  return REPLY_WAIT_MS + text.length * MS_PER_CHARACTER;
+}
+
 /**
  * Runs one thing once a reply has played to its end on the caller's phone: the goodbye before a hang-up,
  * the hand-off line before a transfer, the voicemail message before leaving. "Played" means the provider
