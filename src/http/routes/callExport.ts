@@ -7,7 +7,7 @@ import { tenantOf } from "../auth.js";
 import { csvRecord, type CsvValue } from "../csv.js";
 import { callLogMatch, type CallFilterQuery } from "./callFilters.js";
 import { callFilterProperties } from "./callSchemas.js";
-import { errorResponses } from "./errorSchemas.js";
+import { usualErrors } from "./errorSchemas.js";
 
 // Rows per query: long transcripts make a row tens of KB, so a batch stays a few MB at worst,
 // while 100k rows are still only 200 round trips.
@@ -51,7 +51,7 @@ export function callExportRoute(app: FastifyInstance, db: Kysely<Database>): voi
         querystring: { type: "object", additionalProperties: false, properties: callFilterProperties },
         response: {
           200: { description: "CSV attachment", content: { "text/csv": { schema: { type: "string" } } } },
-          ...errorResponses(422),
+          ...usualErrors(422),
         },
       },
     },

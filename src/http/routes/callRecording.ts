@@ -9,7 +9,7 @@ import { HttpError, notFound } from "../errors.js";
 import { recordingFetchUrl, type RecordingFormat } from "../recordingUrl.js";
 import type { AppServices } from "../services.js";
 import { callIdParams } from "./callSchemas.js";
-import { errorResponses } from "./errorSchemas.js";
+import { usualErrors } from "./errorSchemas.js";
 
 // Twilio starts answering within a second or two; past this the request is stuck. The body itself
 // may take longer (a long call's WAV), so only the wait for headers is bounded.
@@ -91,7 +91,7 @@ export function callRecordingRoute(app: FastifyInstance, services: Pick<AppServi
             description: "The recording's audio",
             content: { "audio/mpeg": { schema: { type: "string", format: "binary" } }, "audio/wav": { schema: { type: "string", format: "binary" } } },
           },
-          ...errorResponses(404, 422, 502, 503),
+          ...usualErrors(404, 422, 502, 503),
         },
       },
     },

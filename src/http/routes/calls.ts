@@ -7,7 +7,7 @@ import { callExportRoute } from "./callExport.js";
 import { callLogMatch, type CallFilterQuery } from "./callFilters.js";
 import { callRecordingRoute } from "./callRecording.js";
 import { callFilterProperties, callIdParams, callListSchema, callLogSchema } from "./callSchemas.js";
-import { errorResponses } from "./errorSchemas.js";
+import { usualErrors } from "./errorSchemas.js";
 
 interface CallListQuery extends CallFilterQuery {
   limit: number;
@@ -34,7 +34,7 @@ export function callRoutes(app: FastifyInstance, services: Pick<AppServices, "db
         summary: "List calls",
         description: "The tenant's call logs, newest first, filtered; `total` counts every match.",
         querystring: listQuery,
-        response: { 200: callListSchema, ...errorResponses(422) },
+        response: { 200: callListSchema, ...usualErrors(422) },
       },
     },
     async (req) => {
@@ -55,7 +55,7 @@ export function callRoutes(app: FastifyInstance, services: Pick<AppServices, "db
         summary: "Get a call",
         description: "One call log with its transcript and metadata.",
         params: callIdParams,
-        response: { 200: callLogSchema, ...errorResponses(404) },
+        response: { 200: callLogSchema, ...usualErrors(404) },
       },
     },
     async (req) => {

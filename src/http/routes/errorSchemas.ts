@@ -10,6 +10,6 @@ const DESCRIPTIONS: Record<number, string> = {
 };
 
 /** Response schemas for the given error statuses; 401 is added to every route behind an API key. */
-export function errorResponses(...statuses: number[]): ReturnType<typeof describedErrors> {
+export function usualErrors(...statuses: number[]): ReturnType<typeof describedErrors> {
   return describedErrors(Object.fromEntries(statuses.map((status) => [status, DESCRIPTIONS[status] ?? "Error"])));
 }

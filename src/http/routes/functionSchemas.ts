@@ -8,7 +8,7 @@ import { compileParameters } from "../../calls/callFunctions.js";
 import { RESERVED_HEADER_PREFIX } from "../../net/webhookSignature.js";
 import type { FunctionResponse } from "../../storage/index.js";
 import { HttpError, type ValidationDetail } from "../errors.js";
-import { errorResponses } from "./errorSchemas.js";
+import { usualErrors } from "./errorSchemas.js";
 
 export const WEBHOOK_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"] as const;
 export const NAME_PATTERN = "^[a-z][a-z0-9_]{0,63}$";
@@ -172,7 +172,7 @@ export const functionTestResponseSchema = {
   },
 } as const;
 
-export const functionErrors = errorResponses(404, 409, 422);
+export const functionErrors = usualErrors(404, 409, 422);
 
 export const functionIdParams = {
   type: "object",

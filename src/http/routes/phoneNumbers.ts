@@ -14,7 +14,7 @@ import {
 } from "../../storage/index.js";
 import { tenantOf } from "../auth.js";
 import { HttpError, notFound, unprocessable } from "../errors.js";
-import { errorResponses } from "./errorSchemas.js";
+import { usualErrors } from "./errorSchemas.js";
 import {
   agentIdParams,
   phoneNumberCreateSchema,
@@ -57,7 +57,7 @@ export function phoneNumberRoutes(app: FastifyInstance, db: Kysely<Database>): v
         summary: "Register a phone number",
         description: "Registers an E.164 number with this tenant, optionally routed to one of its agents.",
         body: phoneNumberCreateSchema,
-        response: { 201: phoneNumberSchema, ...errorResponses(409, 422) },
+        response: { 201: phoneNumberSchema, ...usualErrors(409, 422) },
       },
     },
     async (req, reply) => {
@@ -88,7 +88,7 @@ export function phoneNumberRoutes(app: FastifyInstance, db: Kysely<Database>): v
         tags: TAGS,
         summary: "List phone numbers",
         description: "Every number this tenant holds, newest first.",
-        response: { 200: phoneNumberListSchema, ...errorResponses() },
+        response: { 200: phoneNumberListSchema, ...usualErrors() },
       },
     },
     async (req) => {
@@ -106,7 +106,7 @@ export function phoneNumberRoutes(app: FastifyInstance, db: Kysely<Database>): v
         description: "Assigns the number to an agent (agent_id null: unassign), renames it, or turns it on or off.",
         params: phoneNumberIdParams,
         body: phoneNumberPatchSchema,
-        response: { 200: phoneNumberSchema, ...errorResponses(404, 422) },
+        response: { 200: phoneNumberSchema, ...usualErrors(404, 422) },
       },
     },
     async (req) => {
@@ -127,7 +127,7 @@ export function phoneNumberRoutes(app: FastifyInstance, db: Kysely<Database>): v
         summary: "Release a phone number",
         description: "Removes the number from Patchbay (not from Twilio). Its call logs are kept, without the link.",
         params: phoneNumberIdParams,
-        response: { 204: { type: "null", description: "Deleted" }, ...errorResponses(404) },
+        response: { 204: { type: "null", description: "Deleted" }, ...usualErrors(404) },
       },
     },
     async (req, reply) => {
@@ -149,7 +149,7 @@ export function phoneNumberRoutes(app: FastifyInstance, db: Kysely<Database>): v
         summary: "List an agent's phone numbers",
         description: "The numbers routed to this agent, oldest first.",
         params: agentIdParams,
-        response: { 200: phoneNumberListSchema, ...errorResponses(404) },
+        response: { 200: phoneNumberListSchema, ...usualErrors(404) },
       },
     },
     async (req) => {
