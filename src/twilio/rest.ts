@@ -3,11 +3,14 @@
  * REST resource (~0.25 s of boot) that an inbound-only server never needs.
  */
 import { createHash } from "node:crypto";
+import { LRUCache } from "lru-cache";
 import type { CallListInstanceCreateOptions } from "twilio/lib/rest/api/v2010/account/call.js";
 import type { TwilioCredentials } from "./credentials.js";
 
 /** A REST call that hangs this long is failed; Twilio answers calls.create in well under a second. */
 export const TWILIO_REST_TIMEOUT_MS = 15_000;
+/** Clients kept at most: one per busy tenant account; a rotated token's old client ages out. */
+export const TWILIO_CLIENTS_MAX = 256;
 
 export type CallCreateParams = CallListInstanceCreateOptions;
 
@@ -51,8 +54,9 @@ type TwilioModule = typeof import("twilio/lib/rest/Twilio.js");
 type TwilioClient = InstanceType<TwilioModule>;
 
 let loading: Promise<TwilioModule> | undefined;
-// One client per account and base URL, so its keep-alive agent is reused across calls.
-const clients = new Map<string, TwilioClient>();
+// One client per account and base URL, so its keep-alive agent is reused across calls; the least recently
+// used goes once there are more accounts than that, so tenants and rotated tokens can't grow it forever.
+const clients = new LRUCache<string, TwilioClient>({ max: TWILIO_CLIENTS_MAX });
 
 async function twilioModule(): Promise<TwilioModule> {
   loading ??= import("twilio/lib/rest/Twilio.js").then((m) => m.default);
@@ -74,6 +78,11 @@ async function clientFor(creds: TwilioCredentials, apiBaseUrl: string | undefine
   if (apiBaseUrl !== undefined) client.api.baseUrl = apiBaseUrl.replace(/\/+$/, "");
   clients.set(key, client);
   return client;
+}
+
+/** How many clients are cached now; the tests check the bound with it. */
+export function cachedTwilioClients(): number {
+  return clients.size;
 }
 
 function asRestError(err: unknown): TwilioRestError {
