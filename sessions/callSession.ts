@@ -504,7 +504,7 @@ export class CallSession {
     this.#greetIfDue();
   }
 
-  /** True while AMD keeps the model off the line: no verdict yet, or a machine's greeting playing. */
+  /** True while AMD keeps the model off the line: no verdict yet, or a machine answered. */
   get #amdHolding(): boolean {
     return this.#voicemail !== null && this.#voicemail.holding;
   }

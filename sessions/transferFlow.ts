@@ -18,7 +18,7 @@ export interface TransferHost {
   readonly transcript: () => readonly TranscriptEntry[];
   readonly sendToolResult: (toolCallId: string, output: string) => void;
   readonly end: (reason: EndReason, detail: string) => void;
-  /** Runs `then` once the reply now playing (the hand-off line) has been heard to its end. */
+  /** Runs `then` once the reply now playing (the hand-off line) has been heard to its end, or after REPLY_WAIT_MS. */
   readonly afterReply: (then: () => void) => void;
   readonly log: SessionLogger;
   readonly clock: Clock;
@@ -109,8 +109,11 @@ export class TransferFlow {
   /** The caller is back on a new stream after a failed transfer: the model hears why, and carries on. */
   resume(): void {
     const transfer = this.#transfer;
-    if (transfer === null) return;
-    this.dispose();
+    if (transfer === null) {
+      this.#host.log.warn({}, "a stream came back with no failed transfer to resume");
+      return;
+    }
+    this.#clearTimer(transfer);
     this.#transfer = null;
     const status = transfer.failedStatus ?? "failed";
     this.#host.log.info({ target: transfer.target.name, status }, "caller back with the agent after a failed transfer");
@@ -126,7 +129,7 @@ export class TransferFlow {
 
   /** The call ended: no timer outlives it. */
   dispose(): void {
-    if (this.#transfer?.timer) clearTimeout(this.#transfer.timer);
+    if (this.#transfer !== null) this.#clearTimer(this.#transfer);
   }
 
   #dial(control: CallControl, target: TransferTarget, reason: string, record: ToolCallRecord): void {
@@ -146,7 +149,7 @@ export class TransferFlow {
         record.ok = false;
         record.error = error;
         this.#host.log.warn({ err, target: target.name }, "transfer could not be started");
-        this.dispose();
+        this.#clearTimer(transfer);
         this.#transfer = null;
         // The stream already went (the caller hung up, or Twilio did redirect and only its answer was lost):
         // nobody is left on this side to talk to.
@@ -160,7 +163,12 @@ export class TransferFlow {
   }
 
   #setTimer(transfer: Transfer, ms: number, detail: string, reason: EndReason): void {
-    if (transfer.timer) clearTimeout(transfer.timer);
+    this.#clearTimer(transfer);
     transfer.timer = setTimeout(() => this.#host.end(reason, detail), ms);
+  }
+
+  #clearTimer(transfer: Transfer): void {
+    if (transfer.timer) clearTimeout(transfer.timer);
+    transfer.timer = null;
   }
 }

@@ -13,7 +13,7 @@ export type VerdictIgnored = "transfer" | "call_ending";
 
 /** What the voicemail flow needs from its call. */
 export interface VoicemailHost {
-  /** The call is up both ways (stream and provider). */
+  /** The call has begun (stream and provider both came up) and has not ended. */
   readonly active: () => boolean;
   /** False once the call has ended. */
   readonly live: () => boolean;
@@ -57,8 +57,9 @@ export class VoicemailFlow {
         onVerdict: (verdict) => this.#onVerdict(verdict),
         onGreetingEnded: (end) => this.#onGreetingEnded(end),
         onTwilioLate: (result, disagrees) => {
+          if (!disagrees) return;
           const ours = this.#machine.verdict;
-          if (disagrees) host.log.info({ twilio: result.raw, local: ours?.answeredBy, source: ours?.source }, "Twilio's AMD result disagrees with ours; ours stands");
+          host.log.info({ twilio: result.raw, local: ours?.answeredBy, source: ours?.source }, "Twilio's AMD result disagrees with ours; ours stands");
         },
       },
       { holdGreetingMs: policy.holdGreetingMs, speechEndLagMs },
@@ -66,8 +67,8 @@ export class VoicemailFlow {
   }
 
   /**
-   * True while the model must not hear the line or be heard on it: waiting for the verdict, or a machine's
-   * greeting playing. Read on the hot path.
+   * True while the model must not hear the line or be heard on it: waiting for the verdict (never, with no
+   * hold), and from a machine verdict to the hang-up. Read on the hot path.
    */
   get holding(): boolean {
     return this.#holding;
