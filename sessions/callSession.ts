@@ -1,4 +1,4 @@
-import { MULAW_8K, mulawBase64Ms } from "../media/audioFormat.js";
+import { MULAW_8K, MULAW_BYTES_PER_MS, mulawBase64Ms } from "../media/audioFormat.js";
 import { DROP_FRAME, InboundTimeline, SILENCE_FRAME_B64 } from "../media/inboundTimeline.js";
 import { Playout } from "../media/playout.js";
 import { createTranscoder, type Transcoder } from "../media/transcoder.js";
@@ -692,9 +692,7 @@ export class CallSession {
       live: () => this.#phase !== "ended",
       busy: () => (this.#transfer.underway ? "transfer" : this.#closing !== null ? "call_ending" : null),
       greet: () => this.#greetIfDue(),
-      silenceAgent: () => {
-        if (this.#cutReply() === false) this.#provider?.interrupt(null, 0);
-      },
+      silenceAgent: () => this.#silenceAgent(),
       startClosing: (reason) => (this.#closing = reason),
       hangUp: (reason, detail) => this.#hangUp(reason, detail),
       say: (text) => this.#provider?.say(text),
@@ -717,7 +715,12 @@ export class CallSession {
       sink.send(writer.media(chunk));
       sink.send(writer.mark(mark));
     }
-    return mulaw.length / 8;
+    return mulaw.length / MULAW_BYTES_PER_MS;
+  }
+
+  /** Stop what the agent is saying and any reply still being generated, heard or not. */
+  #silenceAgent(): void {
+    if (this.#cutReply() === false) this.#provider?.interrupt(null, 0);
   }
 
   /** Speak `line` (cutting whatever is playing), then hang up once it has played. */
@@ -730,7 +733,7 @@ export class CallSession {
       return;
     }
     // A reply being generated but not yet heard is stopped too, or the line would wait behind it.
-    if (this.#cutReply() === false) provider.interrupt(null, 0);
+    this.#silenceAgent();
     provider.say(line);
     this.#replies.wait(() => this.#hangUp(reason), true, spokenWaitMs(line));
   }
